@@ -1,0 +1,280 @@
+"""Training an emotion network on labelled faces, with a checkpoint every epoch and resume.
+
+Run from the shell as ``python -m inference.training`` or through the Django
+command ``python manage.py train_emotion_model``; both call :func:`train`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from inference.datasets import FaceSet, load_faces
+from inference.labels import NUM_CLASSES
+
+logger = logging.getLogger(__name__)
+
+LAST_CHECKPOINT = "last.keras"
+BEST_MODEL = "best.keras"
+HISTORY_CSV = "history.csv"
+CURVES_PNG = "curves.png"
+STATE_JSON = "state.json"
+
+
+class TrainingError(RuntimeError):
+    """A training run that cannot start as asked."""
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Everything that defines a training run; saved beside the checkpoints."""
+
+    architecture: str
+    data: str
+    output: str
+    epochs: int
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    label_smoothing: float = 0.1
+    mixed_precision: bool = True
+    train_usage: str = "Training"
+    validation_usage: str = "PublicTest"
+    limit: int | None = None
+    weights_path: str | None = None
+    seed: int = 1234
+
+
+def augmentation_layers():  # type: ignore[no-untyped-def]
+    """The reference augmentation: 10% width and height shift, 10% zoom, horizontal flip."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential(
+        [
+            layers.RandomTranslation(0.1, 0.1, fill_mode="nearest"),
+            layers.RandomZoom(0.1, fill_mode="nearest"),
+            layers.RandomFlip("horizontal"),
+        ],
+        name="augmentation",
+    )
+
+
+def _datasets(config: TrainingConfig, train: FaceSet, validation: FaceSet):  # type: ignore[no-untyped-def]
+    import tensorflow as tf
+
+    augment = augmentation_layers()
+
+    def one_hot(images, labels):  # type: ignore[no-untyped-def]
+        return tf.cast(images, tf.float32), tf.one_hot(labels, NUM_CLASSES)
+
+    train_data = (
+        tf.data.Dataset.from_tensor_slices((train.images, train.labels))
+        .shuffle(len(train), seed=config.seed, reshuffle_each_iteration=True)
+        .batch(config.batch_size)
+        .map(one_hot, num_parallel_calls=tf.data.AUTOTUNE)
+        .map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    validation_data = (
+        tf.data.Dataset.from_tensor_slices((validation.images, validation.labels))
+        .batch(256)
+        .map(one_hot)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    return train_data, validation_data
+
+
+def _build(config: TrainingConfig, steps_per_epoch: int):  # type: ignore[no-untyped-def]
+    import keras
+
+    from inference.architectures import ARCHITECTURES
+
+    if config.architecture not in ARCHITECTURES:
+        raise TrainingError(f"unknown architecture {config.architecture!r}; choose from {sorted(ARCHITECTURES)}")
+    builder = ARCHITECTURES[config.architecture]
+    model = builder(weights_path=config.weights_path) if config.architecture == "resnet50" else builder()
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate,
+        decay_steps=max(1, config.epochs * steps_per_epoch),
+        alpha=0.01,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=schedule),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def _state_path(output: Path) -> Path:
+    return output / STATE_JSON
+
+
+def completed_epochs(output: Path) -> int:
+    """How many epochs the checkpoint in ``output`` has finished (0 when there is none)."""
+    state_file = _state_path(output)
+    if not state_file.exists():
+        return 0
+    return int(json.loads(state_file.read_text())["completed_epochs"])
+
+
+def plot_history(history_csv: Path, png_path: Path) -> None:
+    """Draw accuracy and loss per epoch, training and validation, from the history CSV."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    history = pd.read_csv(history_csv)
+    epochs = history["epoch"] + 1
+    figure, (accuracy_axis, loss_axis) = plt.subplots(1, 2, figsize=(10, 4))
+    accuracy_axis.plot(epochs, history["accuracy"], label="training")
+    accuracy_axis.plot(epochs, history["val_accuracy"], label="validation")
+    accuracy_axis.set(title="Accuracy", xlabel="epoch")
+    loss_axis.plot(epochs, history["loss"], label="training")
+    loss_axis.plot(epochs, history["val_loss"], label="validation")
+    loss_axis.set(title="Loss", xlabel="epoch")
+    for axis in (accuracy_axis, loss_axis):
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(png_path, dpi=100)
+    plt.close(figure)
+
+
+def _epoch_callback(config: TrainingConfig, output: Path, started: float):  # type: ignore[no-untyped-def]
+    import keras
+
+    class RecordProgress(keras.callbacks.Callback):
+        """After each epoch: remember how far we got and redraw the curves."""
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            previous = json.loads(_state_path(output).read_text()) if _state_path(output).exists() else {}
+            best = max(float(previous.get("best_val_accuracy", 0.0)), float((logs or {}).get("val_accuracy", 0.0)))
+            state = {
+                "completed_epochs": epoch + 1,
+                "best_val_accuracy": best,
+                "training_seconds": float(previous.get("training_seconds_before", 0.0)) + time.monotonic() - started,
+                "training_seconds_before": float(previous.get("training_seconds_before", 0.0)),
+                "config": asdict(config),
+            }
+            _state_path(output).write_text(json.dumps(state, indent=2))
+            plot_history(output / HISTORY_CSV, output / CURVES_PNG)
+
+    return RecordProgress()
+
+
+def train(config: TrainingConfig, *, resume: bool = False, verbose: int | str = "auto") -> Path:
+    """Train ``config.architecture`` and return the path of the best model by validation accuracy.
+
+    Each epoch writes ``last.keras`` (with the optimizer, for resuming), ``best.keras``,
+    ``history.csv``, ``curves.png`` and ``state.json`` into ``config.output``.
+    """
+    import keras
+
+    output = Path(config.output)
+    output.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    if config.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    train_faces = load_faces(config.data, usage=config.train_usage, limit=config.limit)
+    validation_faces = load_faces(config.data, usage=config.validation_usage, limit=config.limit)
+    logger.info("training on %d faces, validating on %d", len(train_faces), len(validation_faces))
+    train_data, validation_data = _datasets(config, train_faces, validation_faces)
+    steps_per_epoch = int(np.ceil(len(train_faces) / config.batch_size))
+
+    initial_epoch = 0
+    last_checkpoint = output / LAST_CHECKPOINT
+    if resume and last_checkpoint.exists():
+        model = keras.models.load_model(last_checkpoint)
+        initial_epoch = completed_epochs(output)
+        state = json.loads(_state_path(output).read_text())
+        state["training_seconds_before"] = state.get("training_seconds", 0.0)
+        _state_path(output).write_text(json.dumps(state, indent=2))
+        logger.info("resuming after epoch %d", initial_epoch)
+    else:
+        if not resume and last_checkpoint.exists():
+            raise TrainingError(f"{output} already holds a run; pass --resume to continue it or choose another output")
+        model = _build(config, steps_per_epoch)
+        (output / HISTORY_CSV).unlink(missing_ok=True)
+    if initial_epoch >= config.epochs:
+        logger.info("nothing to do: %d of %d epochs already done", initial_epoch, config.epochs)
+        return output / BEST_MODEL
+
+    callbacks = [
+        keras.callbacks.ModelCheckpoint(last_checkpoint),
+        keras.callbacks.ModelCheckpoint(output / BEST_MODEL, monitor="val_accuracy", save_best_only=True, mode="max"),
+        keras.callbacks.CSVLogger(output / HISTORY_CSV, append=True),
+        _epoch_callback(config, output, time.monotonic()),
+    ]
+    if initial_epoch > 0:
+        # A restarted ModelCheckpoint forgets the best score; start it from the recorded one.
+        callbacks[1].best = json.loads(_state_path(output).read_text())["best_val_accuracy"]
+    model.fit(
+        train_data,
+        validation_data=validation_data,
+        epochs=config.epochs,
+        initial_epoch=initial_epoch,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    return output / BEST_MODEL
+
+
+def build_argument_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """The command-line options shared by ``python -m inference.training`` and the manage.py command."""
+    parser = parser or argparse.ArgumentParser(description="Train an emotion network on FER2013-layout data.")
+    parser.add_argument("--arch", required=True, help="architecture: paper_cnn, vgg_bn or resnet50")
+    parser.add_argument("--data", required=True, help="FER2013-layout CSV (.csv or .csv.gz) or image-folder root")
+    parser.add_argument("--epochs", type=int, required=True)
+    parser.add_argument("--output", required=True, help="folder for checkpoints, history and curves")
+    parser.add_argument("--resume", action="store_true", help="continue the run saved in --output")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--label-smoothing", type=float, default=0.1)
+    parser.add_argument("--no-mixed-precision", action="store_true")
+    parser.add_argument("--train-usage", default="Training", help="Usage value (CSV) or sub-folder (folders)")
+    parser.add_argument("--validation-usage", default="PublicTest")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N faces of each split")
+    parser.add_argument("--weights", default=None, help="local ImageNet weights file (resnet50 only)")
+    return parser
+
+
+def config_from_arguments(arguments: argparse.Namespace | dict) -> TrainingConfig:
+    values = vars(arguments) if isinstance(arguments, argparse.Namespace) else arguments
+    if values["epochs"] < 1:
+        raise TrainingError("--epochs must be at least 1")
+    return TrainingConfig(
+        architecture=values["arch"],
+        data=str(values["data"]),
+        output=str(values["output"]),
+        epochs=values["epochs"],
+        batch_size=values["batch_size"],
+        learning_rate=values["learning_rate"],
+        label_smoothing=values["label_smoothing"],
+        mixed_precision=not values["no_mixed_precision"],
+        train_usage=values["train_usage"],
+        validation_usage=values["validation_usage"],
+        limit=values["limit"],
+        weights_path=values["weights"],
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    arguments = build_argument_parser().parse_args(argv)
+    best = train(config_from_arguments(arguments), resume=arguments.resume, verbose="auto" if sys.stdout.isatty() else 2)
+    print(f"best model: {best}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

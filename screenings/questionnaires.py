@@ -1,0 +1,156 @@
+"""Questionnaires: checking question definitions, validating answer values, and the participant-facing form."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from screenings.models import Question
+
+MAX_TEXT_ANSWER_LENGTH = 5000
+LIKERT_POINTS = {Question.Kind.LIKERT5: 5, Question.Kind.LIKERT7: 7}
+CHOICE_KINDS = {Question.Kind.SINGLE, Question.Kind.MULTIPLE}
+SLIDER_RANGE = (0, 100)
+
+
+def check_question_definition(question: Question) -> None:
+    """Raise ValidationError when a question cannot be answered as defined (no choices, min above max...)."""
+    if question.kind in CHOICE_KINDS:
+        choices = question.choices
+        if not isinstance(choices, list) or not all(isinstance(choice, str) and choice.strip() for choice in choices):
+            raise ValidationError({"choices": "Choices must be a list of non-empty texts."})
+        if len(choices) < 2:
+            raise ValidationError({"choices": "A choice question needs at least two choices."})
+        if len(set(choices)) != len(choices):
+            raise ValidationError({"choices": "Each choice may appear only once."})
+    elif question.choices:
+        raise ValidationError({"choices": "Only single and multiple choice questions have choices."})
+    if question.kind == Question.Kind.NUMBER:
+        if question.min_value is not None and question.max_value is not None and question.min_value > question.max_value:
+            raise ValidationError({"max_value": "The maximum must not be below the minimum."})
+    elif question.min_value is not None or question.max_value is not None:
+        raise ValidationError({"min_value": "Only number questions have a minimum and maximum."})
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or value == "" or value == [] or (isinstance(value, str) and not value.strip())
+
+
+def validate_answer_value(question: Question, value: Any) -> Any:
+    """Return the value to store for ``question``, or raise ValidationError with a message for the participant.
+
+    A blank value is stored as None when the question is optional.
+    """
+    if _is_blank(value):
+        if question.required:
+            raise ValidationError("This question needs an answer.")
+        return None
+    kind = question.kind
+    if kind == Question.Kind.TEXT:
+        if not isinstance(value, str):
+            raise ValidationError("The answer must be text.")
+        if len(value) > MAX_TEXT_ANSWER_LENGTH:
+            raise ValidationError(f"Please keep the answer under {MAX_TEXT_ANSWER_LENGTH} characters.")
+        return value.strip()
+    if kind == Question.Kind.SINGLE:
+        if value not in question.choices:
+            raise ValidationError("Please pick one of the choices given.")
+        return value
+    if kind == Question.Kind.MULTIPLE:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ValidationError("The answer must be a list of choices.")
+        unknown = [item for item in value if item not in question.choices]
+        if unknown:
+            raise ValidationError("Please pick only from the choices given.")
+        if len(set(value)) != len(value):
+            raise ValidationError("Each choice can be picked once.")
+        # Keep the organizer's order, whatever order the browser sent.
+        return [choice for choice in question.choices if choice in value]
+    if kind in LIKERT_POINTS:
+        points = LIKERT_POINTS[kind]
+        if not _is_number(value) or int(value) != value or not 1 <= value <= points:
+            raise ValidationError(f"Please pick a point from 1 to {points}.")
+        return int(value)
+    if kind == Question.Kind.NUMBER:
+        if not _is_number(value):
+            raise ValidationError("The answer must be a number.")
+        if question.min_value is not None and value < question.min_value:
+            raise ValidationError(f"The answer must be at least {question.min_value:g}.")
+        if question.max_value is not None and value > question.max_value:
+            raise ValidationError(f"The answer must be at most {question.max_value:g}.")
+        return int(value) if float(value).is_integer() else float(value)
+    if kind == Question.Kind.SLIDER:
+        low, high = SLIDER_RANGE
+        if not _is_number(value) or int(value) != value or not low <= value <= high:
+            raise ValidationError(f"The answer must be a whole number from {low} to {high}.")
+        return int(value)
+    raise ValidationError(f"Unknown question kind {kind!r}.")
+
+
+def field_name(question: Question) -> str:
+    return f"q{question.pk}"
+
+
+def _form_field(question: Question) -> forms.Field:
+    common: dict[str, Any] = {"label": question.text, "required": question.required, "help_text": question.help_text}
+    kind = question.kind
+    if kind == Question.Kind.TEXT:
+        return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=MAX_TEXT_ANSWER_LENGTH, **common)
+    if kind == Question.Kind.SINGLE:
+        return forms.ChoiceField(choices=[(c, c) for c in question.choices], widget=forms.RadioSelect, **common)
+    if kind == Question.Kind.MULTIPLE:
+        return forms.MultipleChoiceField(
+            choices=[(c, c) for c in question.choices], widget=forms.CheckboxSelectMultiple, **common
+        )
+    if kind in LIKERT_POINTS:
+        points = range(1, LIKERT_POINTS[kind] + 1)
+        field = forms.TypedChoiceField(
+            choices=[(p, str(p)) for p in points], coerce=int, widget=forms.RadioSelect, empty_value=None, **common
+        )
+        field.widget.attrs["class"] = "likert"
+        return field
+    if kind == Question.Kind.NUMBER:
+        return forms.FloatField(min_value=question.min_value, max_value=question.max_value, **common)
+    if kind == Question.Kind.SLIDER:
+        low, high = SLIDER_RANGE
+        return forms.IntegerField(
+            min_value=low, max_value=high, widget=forms.NumberInput(attrs={"type": "range", "min": low, "max": high}),
+            **common,
+        )
+    raise ValueError(f"unknown question kind {kind!r}")
+
+
+class QuestionnaireForm(forms.Form):
+    """One field per question; cleaning runs the same validation the answer service runs."""
+
+    def __init__(self, *args: Any, questions: Iterable[Question], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.questions = list(questions)
+        for question in self.questions:
+            field = _form_field(question)
+            field.question = question  # type: ignore[attr-defined]
+            self.fields[field_name(question)] = field
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for question in self.questions:
+            name = field_name(question)
+            if name in self.errors:
+                continue
+            try:
+                cleaned[name] = validate_answer_value(question, cleaned.get(name))
+            except ValidationError as error:
+                self.add_error(name, error)
+        return cleaned
+
+    def answers(self) -> dict[int, Any]:
+        """The cleaned answers keyed by question id, for ``questionnaire_submit``."""
+        return {question.pk: self.cleaned_data.get(field_name(question)) for question in self.questions}

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.factories import OrganizerFactory, ScreeningFactory
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):  # type: ignore[no-untyped-def]
+    """Uploaded stimuli and frames go to a temporary folder, never into the checkout."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def organizer(db):  # type: ignore[no-untyped-def]
+    return OrganizerFactory(username="alice")
+
+
+@pytest.fixture
+def other_organizer(db):  # type: ignore[no-untyped-def]
+    """The second organizer, who must be refused everything that belongs to ``organizer``."""
+    return OrganizerFactory(username="mallory")
+
+
+@pytest.fixture
+def screening(organizer):  # type: ignore[no-untyped-def]
+    return ScreeningFactory(owner=organizer)
+
+
+@pytest.fixture
+def organizer_client(organizer) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(organizer)
+    return client
+
+
+@pytest.fixture
+def other_organizer_client(other_organizer) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(other_organizer)
+    return client
