@@ -260,7 +260,11 @@ class Answer(models.Model):
 
     participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="answers")
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
-    phase = models.CharField(max_length=10, choices=[Question.Phase.BEFORE, Question.Phase.AFTER])
+    class Phase(models.TextChoices):
+        BEFORE = "before", "Before watching"
+        AFTER = "after", "After watching"
+
+    phase = models.CharField(max_length=10, choices=Phase.choices)
     value = models.JSONField(null=True, blank=True)
     answered_at = models.DateTimeField(auto_now=True)
 
