@@ -1,1 +1,19 @@
-urlpatterns: list = []
+from django.urls import path
+
+from screenings.views import participant
+
+urlpatterns = [
+    path("s/<slug:slug>/join/", participant.join, name="screening-join"),
+    path("p/<str:token>/", participant.participant_entry, name="participant-entry"),
+    path("p/<str:token>/consent/", participant.consent, name="participant-consent"),
+    path("p/<str:token>/before/", participant.before_questionnaire, name="participant-before"),
+    path("p/<str:token>/camera/", participant.camera_check, name="participant-camera"),
+    path("p/<str:token>/watch/", participant.watch, name="participant-watch"),
+    path("p/<str:token>/watch/position/", participant.watch_position, name="participant-watch-position"),
+    path("p/<str:token>/watch/finished/", participant.watch_finished, name="participant-watch-finished"),
+    path("p/<str:token>/stimulus/", participant.stimulus, name="participant-stimulus"),
+    path("p/<str:token>/after/", participant.after_questionnaire, name="participant-after"),
+    path("p/<str:token>/done/", participant.done, name="participant-done"),
+    path("p/<str:token>/ended/", participant.ended, name="participant-ended"),
+    path("p/<str:token>/withdraw/", participant.withdraw, name="participant-withdraw"),
+]

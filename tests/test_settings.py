@@ -1,0 +1,76 @@
+"""Settings come from the environment and fail loudly, naming the variable, on a bad value."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_settings(**environment: str) -> subprocess.CompletedProcess:
+    """Import the settings in a fresh interpreter with exactly these variables set."""
+    env = {"PATH": os.environ["PATH"], "DATA_DIR": environment.pop("DATA_DIR", "/tmp/reactionsite-settings-test")}
+    env.update(environment)
+    code = (
+        "import reactionsite.settings as s; "
+        "print(s.DEBUG, s.DATABASES['default']['ENGINE'], s.CHANNEL_LAYERS['default']['BACKEND'], "
+        "s.CACHES['default']['BACKEND'], s.MEDIA_ROOT)"
+    )
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_nothing_set_but_the_key_gives_sqlite_and_the_in_memory_layer():
+    result = load_settings(SECRET_KEY="k")
+    assert result.returncode == 0, result.stderr
+    debug, engine, layer, cache, _ = result.stdout.split()
+    assert (debug, engine) == ("False", "django.db.backends.sqlite3")
+    assert layer == "channels.layers.InMemoryChannelLayer"
+    assert cache.endswith("LocMemCache")
+
+
+def test_database_and_redis_urls_switch_to_the_scale_out_setup():
+    result = load_settings(
+        SECRET_KEY="k", DATABASE_URL="postgres://u:p@db.internal:5432/rs", REDIS_URL="redis://cache.internal:6379/1"
+    )
+    assert result.returncode == 0, result.stderr
+    _, engine, layer, cache, _ = result.stdout.split()
+    assert engine == "django.db.backends.postgresql"
+    assert layer == "channels_redis.core.RedisChannelLayer"
+    assert cache.endswith("RedisCache")
+
+
+def test_the_media_root_can_be_configured():
+    result = load_settings(SECRET_KEY="k", MEDIA_ROOT="/srv/reactionsite-media")
+    assert result.stdout.split()[-1] == "/srv/reactionsite-media"
+
+
+@pytest.mark.parametrize(
+    ("environment", "named"),
+    [
+        ({}, "SECRET_KEY"),
+        ({"DEBUG": "0"}, "SECRET_KEY"),
+        ({"SECRET_KEY": "k", "DEBUG": "perhaps"}, "DEBUG"),
+        ({"SECRET_KEY": "k", "DATABASE_URL": "mysql://db/x"}, "DATABASE_URL"),
+        ({"SECRET_KEY": "k", "DATABASE_URL": "postgres:///nohost"}, "DATABASE_URL"),
+        ({"SECRET_KEY": "k", "REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+        ({"SECRET_KEY": "k", "MEDIA_ROOT": "relative/media"}, "MEDIA_ROOT"),
+        ({"SECRET_KEY": "k", "STIMULUS_MAX_MEGABYTES": "lots"}, "STIMULUS_MAX_MEGABYTES"),
+        ({"SECRET_KEY": "k", "STIMULUS_MAX_MEGABYTES": "0"}, "STIMULUS_MAX_MEGABYTES"),
+        ({"SECRET_KEY": "k", "PUBLIC_BASE_URL": "ftp://example.org"}, "PUBLIC_BASE_URL"),
+        ({"SECRET_KEY": "k", "BEHIND_TLS_PROXY": "maybe"}, "BEHIND_TLS_PROXY"),
+    ],
+)
+def test_a_bad_value_stops_start_up_naming_the_variable(environment, named):
+    result = load_settings(**environment)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert named in result.stderr.strip().splitlines()[-1]
+
+
+def test_debug_without_a_key_starts_with_a_development_key():
+    result = load_settings(DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "True"
