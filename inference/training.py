@@ -183,8 +183,8 @@ def train(config: TrainingConfig, *, resume: bool = False, verbose: int | str = 
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
-    if config.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    # The policy is global to the process: set it either way, so one run cannot leak into the next.
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if config.mixed_precision else "float32")
     train_faces = load_faces(config.data, usage=config.train_usage, limit=config.limit)
     validation_faces = load_faces(config.data, usage=config.validation_usage, limit=config.limit)
     logger.info("training on %d faces, validating on %d", len(train_faces), len(validation_faces))
@@ -225,6 +225,7 @@ def train(config: TrainingConfig, *, resume: bool = False, verbose: int | str = 
         initial_epoch=initial_epoch,
         callbacks=callbacks,
         verbose=verbose,
+        shuffle=False,  # the dataset reshuffles itself every epoch
     )
     return output / BEST_MODEL
 
@@ -271,7 +272,9 @@ def config_from_arguments(arguments: argparse.Namespace | dict) -> TrainingConfi
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     arguments = build_argument_parser().parse_args(argv)
-    best = train(config_from_arguments(arguments), resume=arguments.resume, verbose="auto" if sys.stdout.isatty() else 2)
+    best = train(
+        config_from_arguments(arguments), resume=arguments.resume, verbose="auto" if sys.stdout.isatty() else 2
+    )
     print(f"best model: {best}")
     return 0
 

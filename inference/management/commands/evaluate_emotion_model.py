@@ -1,0 +1,39 @@
+import json
+from argparse import ArgumentParser
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from inference.datasets import DatasetError, load_faces
+from inference.evaluation import confusion_png, evaluate
+from inference.predictor import DEFAULT_MODEL_PATH, EmotionPredictor
+
+
+class Command(BaseCommand):
+    help = "Evaluate an emotion model on labelled faces: accuracy, per-class precision/recall, confusion matrix."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--data", required=True, help="FER2013-layout CSV (.csv/.csv.gz) or image-folder root")
+        parser.add_argument(
+            "--model", default=str(DEFAULT_MODEL_PATH), help="a .keras model (default: the shipped one)"
+        )
+        parser.add_argument("--usage", default=None, help="Usage value (CSV) or sub-folder, e.g. PublicTest or test")
+        parser.add_argument("--detect-faces", action="store_true", help="run every image through face detection")
+        parser.add_argument("--no-flip-average", action="store_true", help="classify without the mirrored copy")
+        parser.add_argument("--limit", type=int, default=None, help="only the first N faces")
+        parser.add_argument("--confusion-png", default="confusion.png", help="where to write the confusion matrix")
+        parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+
+    def handle(self, *args: object, **options: object) -> None:
+        try:
+            faces = load_faces(str(options["data"]), usage=options["usage"], limit=options["limit"])
+            predictor = EmotionPredictor(str(options["model"]), flip_average=not options["no_flip_average"])
+        except (DatasetError, FileNotFoundError, ValueError) as error:
+            raise CommandError(str(error)) from error
+        report = evaluate(predictor, faces, detect=bool(options["detect_faces"]))
+        png = Path(str(options["confusion_png"]))
+        confusion_png(report, png, title=f"{Path(str(options['model'])).name} on {options['usage'] or 'all'}")
+        self.stdout.write(report.as_text())
+        self.stdout.write(f"confusion matrix written to {png}")
+        if options["json"]:
+            self.stdout.write(json.dumps(report.as_dict()))

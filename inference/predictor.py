@@ -1,0 +1,166 @@
+"""The serving predictor: images in, faces with emotion probabilities out, batched and thread-safe.
+
+One model is loaded per process (``get_predictor``). Classification runs through a
+``tf.function`` with a fixed input signature, so a call costs the network's arithmetic
+and not the tens of milliseconds of ``Model.predict()`` set-up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from inference.faces import WEBCAM_SETTINGS, Box, DetectionSettings, FaceMode, detect_faces
+from inference.images import DEFAULT_MAX_PIXELS, decode_grey
+from inference.labels import EMOTIONS, FACE_SIZE
+from inference.preprocessing import crop_face, faces_to_batch
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+DEFAULT_MODEL_PATH = MODELS_DIR / "emotion.keras"
+# Images smaller than this (a FER2013 face is 48x48) are enlarged before detection, so the
+# face is bigger than the cascade's smallest window.
+MIN_DETECTION_SIDE = 144
+SMALL_IMAGE_PAD = 0.25
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """One face: where it is, the seven probabilities (FER2013 order) and the dominant emotion."""
+
+    box: Box
+    probabilities: dict[str, float] = field(repr=False)
+
+    @property
+    def emotion(self) -> str:
+        return max(self.probabilities, key=self.probabilities.__getitem__)
+
+    @property
+    def confidence(self) -> float:
+        return self.probabilities[self.emotion]
+
+    def as_dict(self) -> dict:
+        return {"box": list(self.box.as_tuple()), "emotion": self.emotion, "probabilities": self.probabilities}
+
+
+def model_version(model_path: Path) -> str:
+    """The version recorded beside the model (``<name>.json``), else the file name."""
+    metadata = model_path.with_suffix(".json")
+    if metadata.exists():
+        return str(json.loads(metadata.read_text()).get("version", model_path.stem))
+    return model_path.stem
+
+
+class EmotionPredictor:
+    """Classifies faces; safe to call from several threads at once."""
+
+    def __init__(self, model_path: str | Path = DEFAULT_MODEL_PATH, *, flip_average: bool = True) -> None:
+        import keras
+        import tensorflow as tf
+
+        self.model_path = Path(model_path)
+        if not self.model_path.exists():
+            raise FileNotFoundError(f"no emotion model at {self.model_path}")
+        self.model = keras.models.load_model(self.model_path, compile=False)
+        self.version = model_version(self.model_path)
+        self.flip_average = flip_average
+        model = self.model
+
+        @tf.function(
+            input_signature=[tf.TensorSpec([None, FACE_SIZE, FACE_SIZE, 1], tf.float32)], reduce_retracing=True
+        )
+        def serve(faces):  # type: ignore[no-untyped-def]
+            probabilities = tf.cast(model(faces, training=False), tf.float32)
+            if not flip_average:
+                return probabilities
+            # Averaging with the mirrored face is a cheap ensemble: expressions are left-right symmetric.
+            mirrored = tf.cast(model(tf.reverse(faces, axis=[2]), training=False), tf.float32)
+            return (probabilities + mirrored) / 2.0
+
+        self._serve = serve
+        self.classify(np.zeros((1, FACE_SIZE, FACE_SIZE, 1), dtype=np.float32))
+
+    def classify(self, faces: np.ndarray) -> np.ndarray:
+        """Probabilities, shape (n, 7), for a batch of 48x48x1 crops with values 0-255."""
+        if len(faces) == 0:
+            return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
+        return self._serve(np.asarray(faces, dtype=np.float32)).numpy()
+
+    def predict(
+        self,
+        images: Sequence[bytes | np.ndarray],
+        *,
+        mode: FaceMode = FaceMode.LARGEST,
+        settings: DetectionSettings = WEBCAM_SETTINGS,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> list[list[FaceResult]]:
+        """Detect and classify the faces of each image; all faces of all images go through the network at once.
+
+        An image is encoded bytes (raises ``InvalidImage`` when unreadable) or a grey uint8 array.
+        """
+        greys = [decode_grey(image, max_pixels=max_pixels) if isinstance(image, bytes) else image for image in images]
+        located = [locate_faces(grey, mode=mode, settings=settings) for grey in greys]
+        crops = [crop for faces in located for _, crop in faces]
+        probabilities = self.classify(faces_to_batch(crops))
+        results: list[list[FaceResult]] = []
+        row = 0
+        for faces in located:
+            image_results = []
+            for box, _ in faces:
+                values = probabilities[row]
+                image_results.append(FaceResult(box, {e: float(v) for e, v in zip(EMOTIONS, values, strict=True)}))
+                row += 1
+            results.append(image_results)
+        return results
+
+
+def locate_faces(
+    grey: np.ndarray, *, mode: FaceMode = FaceMode.LARGEST, settings: DetectionSettings = WEBCAM_SETTINGS
+) -> list[tuple[Box, np.ndarray]]:
+    """Detect faces in a grey image and return each box (in the image's pixels) with its 48x48 crop."""
+    factor, pad = 1.0, 0
+    search = grey
+    if min(grey.shape[:2]) < MIN_DETECTION_SIDE:
+        import cv2
+
+        # A tightly cropped face (FER2013's 48x48) touches the edges, where the cascade's windows
+        # cannot centre on it: pad with the edge pixels, then enlarge past the smallest window.
+        pad = max(1, round(min(grey.shape[:2]) * SMALL_IMAGE_PAD))
+        search = cv2.copyMakeBorder(grey, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        factor = MIN_DETECTION_SIDE / min(grey.shape[:2])
+        search = cv2.resize(search, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+    located = []
+    for box in detect_faces(search, mode=mode, settings=settings):
+        crop = crop_face(search, box)
+        if factor != 1.0:
+            box = _box_in_original(box, factor=factor, pad=pad, shape=grey.shape[:2])
+        located.append((box, crop))
+    return located
+
+
+def _box_in_original(box: Box, *, factor: float, pad: int, shape: tuple[int, int]) -> Box:
+    height, width = shape
+    left = min(width - 1, max(0, round(box.x / factor) - pad))
+    top = min(height - 1, max(0, round(box.y / factor) - pad))
+    right = min(width, max(left + 1, round((box.x + box.width) / factor) - pad))
+    bottom = min(height, max(top + 1, round((box.y + box.height) / factor) - pad))
+    return Box(left, top, right - left, bottom - top)
+
+
+_predictor: EmotionPredictor | None = None
+_predictor_lock = threading.Lock()
+
+
+def get_predictor() -> EmotionPredictor:
+    """The process's predictor, loaded on first use from ``EMOTION_MODEL_PATH`` or the shipped model."""
+    global _predictor
+    if _predictor is None:
+        with _predictor_lock:
+            if _predictor is None:
+                _predictor = EmotionPredictor(os.environ.get("EMOTION_MODEL_PATH") or DEFAULT_MODEL_PATH)
+    return _predictor

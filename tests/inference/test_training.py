@@ -1,0 +1,130 @@
+"""Training on a few hundred faces for an epoch or two: the code path, not the accuracy."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import pandas as pd
+import pytest
+from django.core.management import CommandError, call_command
+
+from inference.datasets import DatasetError, load_faces
+from inference.training import TrainingConfig, completed_epochs, train
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def small_csv(fer_csv, tmp_path_factory) -> Path:
+    """300 training and 100 PublicTest rows in the FER2013 layout, gzipped like the original."""
+    frame = pd.read_csv(fer_csv, nrows=40_000)
+    small = pd.concat([frame[frame.Usage == "Training"].head(300), frame[frame.Usage == "PublicTest"].head(100)])
+    path = tmp_path_factory.mktemp("fer") / "small.csv.gz"
+    small.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def image_folders(small_csv, tmp_path_factory) -> Path:
+    """The same faces as one folder per class, with the synonyms other data sets use, and a contempt folder."""
+    root = tmp_path_factory.mktemp("folders")
+    names = {0: "anger", 1: "disgusted", 2: "fearful", 3: "happiness", 4: "sadness", 5: "surprised", 6: "neutral"}
+    for split, usage in (("train", "Training"), ("test", "PublicTest")):
+        faces = load_faces(small_csv, usage=usage)
+        for index, (face, label) in enumerate(zip(faces.images, faces.labels, strict=True)):
+            folder = root / split / names[int(label)]
+            folder.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(folder / f"{index}.png"), face)
+        contempt = root / split / "contempt"
+        contempt.mkdir()
+        cv2.imwrite(str(contempt / "0.png"), faces.images[0])
+    return root
+
+
+def config(data: Path, output: Path, **changes) -> TrainingConfig:
+    values = {"architecture": "paper_cnn", "data": str(data), "output": str(output), "epochs": 1, "batch_size": 32}
+    return TrainingConfig(**(values | changes))
+
+
+def test_it_loads_the_csv_layout_filtered_by_usage(small_csv):
+    faces = load_faces(small_csv, usage="PublicTest")
+    assert len(faces) == 100 and faces.images.shape == (100, 48, 48, 1)
+
+
+def test_it_loads_image_folders_matching_synonyms_and_skipping_contempt(image_folders, caplog):
+    faces = load_faces(image_folders, usage="train")
+    assert len(faces) == 300
+    assert "contempt" in caplog.text
+
+
+@pytest.mark.parametrize("bad", ["missing.csv", "not-fer.csv"])
+def test_an_unreadable_data_set_raises_a_clear_error(tmp_path, bad):
+    (tmp_path / "not-fer.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(DatasetError):
+        load_faces(tmp_path / bad)
+
+
+@pytest.mark.parametrize("layout", ["csv", "folders"])
+def test_one_epoch_writes_the_model_history_curves_and_checkpoint(small_csv, image_folders, tmp_path, layout):
+    if layout == "csv":
+        run = config(small_csv, tmp_path)
+    else:
+        run = config(image_folders, tmp_path, train_usage="train", validation_usage="test")
+    best = train(run, verbose=0)
+    assert best.exists()
+    for name in ("last.keras", "history.csv", "curves.png", "state.json"):
+        assert (tmp_path / name).exists(), name
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert list(history.epoch) == [0]
+    assert 0 <= history.val_accuracy[0] <= 1
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint(small_csv, tmp_path):
+    command = [
+        sys.executable, "-m", "inference.training", "--arch", "paper_cnn", "--data", str(small_csv),
+        "--epochs", "6", "--output", str(tmp_path), "--batch-size", "32", "--no-mixed-precision",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while completed_epochs(tmp_path) < 1 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    done_before = completed_epochs(tmp_path)
+    assert 1 <= done_before < 6, "the run should have been killed part-way"
+
+    train(config(small_csv, tmp_path, epochs=6, mixed_precision=False), resume=True, verbose=0)
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert completed_epochs(tmp_path) == 6
+    assert list(history.epoch)[-(6 - done_before) :] == list(range(done_before, 6))
+    assert json.loads((tmp_path / "state.json").read_text())["best_val_accuracy"] >= history.val_accuracy.max() - 1e-6
+
+
+def test_starting_over_an_existing_run_without_resume_is_refused(small_csv, tmp_path):
+    train(config(small_csv, tmp_path), verbose=0)
+    with pytest.raises(CommandError, match="--resume"):
+        call_command("train_emotion_model", arch="paper_cnn", data=str(small_csv), epochs=1, output=str(tmp_path))
+
+
+def test_an_unknown_architecture_is_refused_by_the_command(small_csv, tmp_path):
+    with pytest.raises(CommandError, match="unknown architecture"):
+        call_command("train_emotion_model", arch="alexnet", data=str(small_csv), epochs=1, output=str(tmp_path))
+
+
+def test_the_evaluation_prints_json_with_accuracy_classes_confusion_and_face_rate(small_csv, tmp_path, capsys):
+    best = train(config(small_csv, tmp_path / "run"), verbose=0)
+    png = tmp_path / "confusion.png"
+    call_command(
+        "evaluate_emotion_model", data=str(small_csv), model=str(best), usage="PublicTest",
+        detect_faces=True, json=True, confusion_png=str(png),
+    )  # fmt: skip
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["n"] == 100
+    assert 0 <= report["accuracy"] <= report["face_found_rate"] <= 1
+    assert set(report["per_class"]) == {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
+    found = round(report["face_found_rate"] * 100)
+    assert sum(map(sum, report["confusion"])) == found
+    assert png.read_bytes().startswith(b"\x89PNG")
