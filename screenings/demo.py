@@ -40,7 +40,9 @@ def stimulus_video_write(path: Path, *, width: int = 640, height: int = 360) -> 
             phase = (seconds % SCENE_SECONDS) / SCENE_SECONDS
             cv2.circle(image, (int(40 + phase * (width - 80)), height // 2 + 60), 24, (255, 255, 255), -1)
             cv2.putText(image, label, (32, 80), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (255, 255, 255), 3, cv2.LINE_AA)
-            cv2.putText(image, f"{seconds:5.1f} s", (32, height - 32), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (255, 255, 255), 2)
+            cv2.putText(
+                image, f"{seconds:5.1f} s", (32, height - 32), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (255, 255, 255), 2
+            )
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts = index
             for packet in stream.encode(frame):
@@ -50,16 +52,35 @@ def stimulus_video_write(path: Path, *, width: int = 640, height: int = 360) -> 
 
 
 DEMO_QUESTIONS: tuple[dict, ...] = (
-    {"phase": "both", "kind": "likert5", "text": "How is your mood right now?", "low_label": "Very low",
-     "high_label": "Very good"},
-    {"phase": "before", "kind": "number", "text": "How many films did you see in a cinema in the last year?",
-     "min_value": 0, "max_value": 365},
-    {"phase": "before", "kind": "multiple", "text": "Which genres do you enjoy?",
-     "choices": ["Action", "Comedy", "Drama", "Horror", "Documentary"], "required": False},
-    {"phase": "after", "kind": "likert7", "text": "How much did you enjoy the trailer?", "low_label": "Not at all",
-     "high_label": "Very much"},
-    {"phase": "after", "kind": "single", "text": "Would you watch the whole film?",
-     "choices": ["Yes", "Maybe", "No"]},
+    {
+        "phase": "both",
+        "kind": "likert5",
+        "text": "How is your mood right now?",
+        "low_label": "Very low",
+        "high_label": "Very good",
+    },
+    {
+        "phase": "before",
+        "kind": "number",
+        "text": "How many films did you see in a cinema in the last year?",
+        "min_value": 0,
+        "max_value": 365,
+    },
+    {
+        "phase": "before",
+        "kind": "multiple",
+        "text": "Which genres do you enjoy?",
+        "choices": ["Action", "Comedy", "Drama", "Horror", "Documentary"],
+        "required": False,
+    },
+    {
+        "phase": "after",
+        "kind": "likert7",
+        "text": "How much did you enjoy the trailer?",
+        "low_label": "Not at all",
+        "high_label": "Very much",
+    },
+    {"phase": "after", "kind": "single", "text": "Would you watch the whole film?", "choices": ["Yes", "Maybe", "No"]},
     {"phase": "after", "kind": "slider", "text": "How likely are you to recommend it to a friend (0-100)?"},
     {"phase": "after", "kind": "text", "text": "What stayed with you most?", "required": False},
 )

@@ -87,15 +87,15 @@ class Screening(models.Model):
         default=False, help_text="Keep the webcam frames as files. Off: only the emotion predictions are stored."
     )
     participant_quota = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Most participants who may take part through the open link; empty for no limit."
+        null=True,
+        blank=True,
+        help_text="Most participants who may take part through the open link; empty for no limit.",
     )
     completion_redirect_url = models.URLField(
         blank=True,
         help_text="Where finished participants are sent, e.g. a panel provider. {pid} is replaced by the panel id.",
     )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_screenings"
-    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_screenings")
     collaborators = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="shared_screenings", help_text="Organizers who also run it."
     )
@@ -260,6 +260,7 @@ class Answer(models.Model):
 
     participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="answers")
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
+
     class Phase(models.TextChoices):
         BEFORE = "before", "Before watching"
         AFTER = "after", "After watching"
@@ -271,7 +272,9 @@ class Answer(models.Model):
     class Meta:
         ordering = ["participant_id", "phase", "question__order", "question_id"]
         constraints = [
-            models.UniqueConstraint(fields=["participant", "question", "phase"], name="one_answer_per_question_and_phase")
+            models.UniqueConstraint(
+                fields=["participant", "question", "phase"], name="one_answer_per_question_and_phase"
+            )
         ]
 
     def __str__(self) -> str:
@@ -300,7 +303,9 @@ class EmotionSample(models.Model):
     neutral = models.FloatField(null=True, blank=True)
     dominant_emotion = models.CharField(max_length=10, blank=True, choices=[(e, e) for e in EMOTIONS])
     model_version = models.CharField(max_length=60, blank=True)
-    frame = models.FileField(upload_to="frames/", blank=True, help_text="Kept only when the screening keeps raw frames.")
+    frame = models.FileField(
+        upload_to="frames/", blank=True, help_text="Kept only when the screening keeps raw frames."
+    )
 
     class Meta:
         ordering = ["participant_id", "media_time"]

@@ -30,7 +30,11 @@ def check_question_definition(question: Question) -> None:
     elif question.choices:
         raise ValidationError({"choices": "Only single and multiple choice questions have choices."})
     if question.kind == Question.Kind.NUMBER:
-        if question.min_value is not None and question.max_value is not None and question.min_value > question.max_value:
+        if (
+            question.min_value is not None
+            and question.max_value is not None
+            and question.min_value > question.max_value
+        ):
             raise ValidationError({"max_value": "The maximum must not be below the minimum."})
     elif question.min_value is not None or question.max_value is not None:
         raise ValidationError({"min_value": "Only number questions have a minimum and maximum."})
@@ -122,7 +126,9 @@ def _form_field(question: Question) -> forms.Field:
     if kind == Question.Kind.SLIDER:
         low, high = SLIDER_RANGE
         return forms.IntegerField(
-            min_value=low, max_value=high, widget=forms.NumberInput(attrs={"type": "range", "min": low, "max": high}),
+            min_value=low,
+            max_value=high,
+            widget=forms.NumberInput(attrs={"type": "range", "min": low, "max": high}),
             **common,
         )
     raise ValueError(f"unknown question kind {kind!r}")

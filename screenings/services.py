@@ -315,4 +315,3 @@ def sample_record(
     except IntegrityError:
         # The same frame arrived twice at once; the first one stored it.
         return EmotionSample.objects.get(participant=participant, media_time=media_time), False
-

@@ -13,8 +13,8 @@ RANGE_PATTERN = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK_BYTES = 256 * 1024
 
 
-def _parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
-    """Return (first, last) for a single satisfiable range, None when there is no usable header, False when unsatisfiable."""
+def _parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
+    """(first, last) for one satisfiable range; None when there is no usable header; False when unsatisfiable."""
     match = RANGE_PATTERN.match(header.strip())
     if not match:
         return None

@@ -102,7 +102,9 @@ def consent(request: HttpRequest, participant: Participant) -> HttpResponse:
             error = "Please choose whether you agree to take part."
         except services.QuotaReached as quota_error:
             return render(
-                request, "screenings/participant/full.html", {"screening": participant.screening, "message": quota_error}
+                request,
+                "screenings/participant/full.html",
+                {"screening": participant.screening, "message": quota_error},
             )
     return render(
         request,
@@ -119,7 +121,9 @@ def _questionnaire(request: HttpRequest, participant: Participant, phase: str) -
     if request.method == "POST":
         if form.is_valid():
             try:
-                participant = services.questionnaire_submit(participant=participant, phase=phase, answers=form.answers())
+                participant = services.questionnaire_submit(
+                    participant=participant, phase=phase, answers=form.answers()
+                )
                 return redirect(step_url(participant))
             except services.AnswersInvalid as invalid:
                 for question in questions:
@@ -274,7 +278,9 @@ def withdraw(request: HttpRequest, token: str) -> HttpResponse:
         services.participant_withdraw(participant=participant)
         return redirect(reverse("participant-ended", args=[participant.token]))
     return render(
-        request, "screenings/participant/withdraw.html", {"participant": participant, "screening": participant.screening}
+        request,
+        "screenings/participant/withdraw.html",
+        {"participant": participant, "screening": participant.screening},
     )
 
 

@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 import numpy as np
 
 from inference.faces import AUDIENCE_SETTINGS, FaceMode, detect_faces
@@ -31,7 +33,7 @@ def test_all_mode_finds_every_pasted_face_and_largest_mode_the_biggest(fer_faces
     largest = detect_faces(frame, mode=FaceMode.LARGEST, settings=AUDIENCE_SETTINGS)
     assert len(everyone) >= 2
     assert len(largest) == 1 and largest[0] == everyone[0]
-    assert all(a.area >= b.area for a, b in zip(everyone, everyone[1:], strict=False))
+    assert all(a.area >= b.area for a, b in pairwise(everyone))
 
 
 def test_a_face_crop_is_48_by_48_grey_and_clipped_at_the_edges(astronaut_jpeg):

@@ -33,14 +33,18 @@ def test_a_participant_walks_the_whole_journey(client, study):
     assert response.url == url("participant-consent", participant)
     response = client.post(url("participant-consent", participant), {"choice": "accept"}, HTTP_USER_AGENT="Firefox")
     assert response.url == url("participant-before", participant)
-    response = client.post(url("participant-before", participant), answers_for(participant, "before", mood=4, excited=70))
+    response = client.post(
+        url("participant-before", participant), answers_for(participant, "before", mood=4, excited=70)
+    )
     assert response.url == url("participant-camera", participant)
     response = client.post(url("participant-camera", participant))
     assert response.url == url("participant-watch", participant)
     assert client.get(url("participant-watch", participant)).status_code == 200
     response = client.post(url("participant-watch-finished", participant), {"position": "30"})
     assert response.json() == {"next": url("participant-after", participant)}
-    response = client.post(url("participant-after", participant), answers_for(participant, "after", excited=90, liked="All"))
+    response = client.post(
+        url("participant-after", participant), answers_for(participant, "after", excited=90, liked="All")
+    )
     assert response.url == url("participant-done", participant)
     assert "Thank you" in client.get(url("participant-done", participant)).content.decode()
 
@@ -86,7 +90,9 @@ def test_a_reload_resumes_where_the_participant_left_off(client, screening):
 
 def test_a_questionnaire_with_a_bad_answer_stores_nothing_and_shows_the_error_beside_the_field(client, study):
     participant = ParticipantFactory(screening=study, state=State.CONSENTED)
-    response = client.post(url("participant-before", participant), answers_for(participant, "before", mood=9, excited=5))
+    response = client.post(
+        url("participant-before", participant), answers_for(participant, "before", mood=9, excited=5)
+    )
     assert response.status_code == 400
     assert "Select a valid choice" in response.content.decode()
     assert not Answer.objects.exists()
@@ -177,7 +183,9 @@ class TestWatching:
 
     def test_finishing_twice_answers_with_the_next_step_and_changes_nothing(self, client, watcher):
         client.post(url("participant-watch-finished", watcher), {"position": "30"})
-        response = client.post(url("participant-watch-finished", watcher), {"position": "30"}, HTTP_ACCEPT="application/json")
+        response = client.post(
+            url("participant-watch-finished", watcher), {"position": "30"}, HTTP_ACCEPT="application/json"
+        )
         assert response.status_code == 409
         assert response.json()["next"] == url("participant-after", watcher)
 

@@ -61,7 +61,9 @@ class TestQuestionnaireSubmit:
         after = QuestionFactory(screening=screening, phase=Question.Phase.AFTER)
         participant = ParticipantFactory(screening=screening, state=State.CONSENTED)
         with pytest.raises(services.StudyError):
-            services.questionnaire_submit(participant=participant, phase="before", answers={before.pk: "", after.pk: "x"})
+            services.questionnaire_submit(
+                participant=participant, phase="before", answers={before.pk: "", after.pk: "x"}
+            )
         participant.refresh_from_db()
         assert participant.state == State.CONSENTED
         assert not Answer.objects.exists()
@@ -129,7 +131,9 @@ class TestSampleRecord:
         participant = ParticipantFactory(screening=screening, state=State.WATCHING)
         with pytest.raises(ValueError, match="neutral"):
             services.sample_record(
-                participant=participant, media_time=1, probabilities={k: v for k, v in PROBABILITIES.items() if k != "neutral"}
+                participant=participant,
+                media_time=1,
+                probabilities={k: v for k, v in PROBABILITIES.items() if k != "neutral"},
             )
         assert not EmotionSample.objects.exists()
 
