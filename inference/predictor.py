@@ -36,6 +36,11 @@ class FaceResult:
     box: Box
     probabilities: dict[str, float] = field(repr=False)
 
+    @classmethod
+    def from_row(cls, box: Box, row: np.ndarray) -> FaceResult:
+        """Build a result from one row of the network's output."""
+        return cls(box, {emotion: float(value) for emotion, value in zip(EMOTIONS, row, strict=True)})
+
     @property
     def emotion(self) -> str:
         return max(self.probabilities, key=self.probabilities.__getitem__)
@@ -112,8 +117,7 @@ class EmotionPredictor:
         for faces in located:
             image_results = []
             for box, _ in faces:
-                values = probabilities[row]
-                image_results.append(FaceResult(box, {e: float(v) for e, v in zip(EMOTIONS, values, strict=True)}))
+                image_results.append(FaceResult.from_row(box, probabilities[row]))
                 row += 1
             results.append(image_results)
         return results

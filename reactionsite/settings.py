@@ -140,6 +140,12 @@ STIMULUS_MAX_MEGABYTES = env_int("STIMULUS_MAX_MEGABYTES", 2048, minimum=1)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEGABYTES", 10, minimum=1) * 1024 * 1024
 
+# Live capture limits (docs/protocol.md).
+CAPTURE_MAX_FRAME_BYTES = env_int("CAPTURE_MAX_FRAME_BYTES", 1024 * 1024, minimum=1024)
+CAPTURE_MAX_FRAME_SIDE = env_int("CAPTURE_MAX_FRAME_SIDE", 4096, minimum=64)
+# A participant may send at most this many times the screening's sampling rate.
+CAPTURE_RATE_FACTOR = env_int("CAPTURE_RATE_FACTOR", 4, minimum=1)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "admin:login"
 

@@ -231,6 +231,9 @@ class Participant(models.Model):
     declined_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
+    capture_channel = models.CharField(
+        max_length=200, blank=True, editable=False, help_text="The live capture connection, while one is open."
+    )
     watch_position = models.FloatField(
         default=0, help_text="Media time the participant had reached, so a returning participant resumes there."
     )

@@ -1,3 +1,8 @@
-"""Websocket routes of the screenings app (live capture arrives with the capture consumer)."""
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from screenings import consumers
+
+websocket_urlpatterns = [
+    path("ws/capture/<str:token>/", consumers.CaptureConsumer.as_asgi()),
+    path("ws/live/<int:screening_id>/", consumers.LiveViewConsumer.as_asgi()),
+]

@@ -38,3 +38,13 @@ def participant_by_token(*, token: str) -> Participant:
 
 def questions_for_phase(*, screening: Screening, phase: str) -> list[Question]:
     return [question for question in screening.questions.all() if question.asked_in(phase)]
+
+
+def participant_for_capture(*, token: str) -> Participant | None:
+    """The participant behind a capture link with their screening, or None for an unknown token."""
+    return Participant.objects.select_related("screening").filter(token=token).first()
+
+
+def capture_allowed(participant: Participant) -> bool:
+    """Frames are taken only from a watching participant of an open screening."""
+    return participant.state == Participant.State.WATCHING and participant.screening.is_open

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -315,3 +316,21 @@ def sample_record(
     except IntegrityError:
         # The same frame arrived twice at once; the first one stored it.
         return EmotionSample.objects.get(participant=participant, media_time=media_time), False
+
+
+def sample_frame_keep(*, sample: EmotionSample, content: ContentFile) -> EmotionSample:
+    """Keep the raw webcam frame behind a sample (only for screenings that keep frames)."""
+    name = f"frames/{sample.screening_id}/{sample.participant_id}/{sample.media_time:010.3f}.jpg"
+    sample.frame.save(name, content, save=False)
+    EmotionSample.objects.filter(pk=sample.pk).update(frame=sample.frame.name)
+    return sample
+
+
+def capture_connection_record(*, participant: Participant, channel_name: str) -> None:
+    """Remember which live connection captures for this participant (shown in the organizer's live view)."""
+    Participant.objects.filter(pk=participant.pk).update(capture_channel=channel_name)
+
+
+def capture_disconnection_record(*, participant: Participant, channel_name: str) -> None:
+    """Forget the connection, unless a newer one has replaced it meanwhile."""
+    Participant.objects.filter(pk=participant.pk, capture_channel=channel_name).update(capture_channel="")

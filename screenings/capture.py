@@ -1,0 +1,157 @@
+"""The frame contract shared by the websocket and the HTTP fallback (docs/protocol.md).
+
+Parsing and checking a frame is pure; storing it goes through ``services.sample_record``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+
+from inference.predictor import FaceResult
+from screenings import services
+from screenings.models import EmotionSample, Participant
+
+DATA_URL_PREFIX = re.compile(r"^data:image/[a-zA-Z0-9.+-]+;base64,")
+# How far past the stimulus's known end a media time may lie (players report the end a little late).
+MEDIA_TIME_TOLERANCE = 1.0
+
+
+class FrameError(Exception):
+    """A frame refused with one of the protocol's error codes."""
+
+    def __init__(self, code: str, detail: str, seq: int | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.seq = seq
+
+    def as_message(self) -> dict[str, Any]:
+        return {"type": "error", "seq": self.seq, "code": self.code, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Frame:
+    seq: int
+    media_time: float
+    image: bytes
+
+
+@dataclass(frozen=True)
+class CaptureLimits:
+    frame_bytes: int
+    max_side: int
+    message_chars: int
+    rate_factor: float
+
+    @classmethod
+    def from_settings(cls) -> CaptureLimits:
+        return cls(
+            frame_bytes=settings.CAPTURE_MAX_FRAME_BYTES,
+            max_side=settings.CAPTURE_MAX_FRAME_SIDE,
+            # Base64 makes bytes a third larger; allow some room for the other fields.
+            message_chars=settings.CAPTURE_MAX_FRAME_BYTES * 4 // 3 + 4096,
+            rate_factor=settings.CAPTURE_RATE_FACTOR,
+        )
+
+
+def parse_seq(raw: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+        raise FrameError("bad_message", "seq must be a whole number, zero or more")
+    return raw
+
+
+def parse_media_time(raw: Any, *, duration: float | None, seq: int | None) -> float:
+    if isinstance(raw, str):
+        try:
+            raw = float(raw)
+        except ValueError:
+            raise FrameError("bad_message", "media_time must be a number of seconds", seq) from None
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+        raise FrameError("bad_message", "media_time must be a number of seconds", seq)
+    if raw < 0 or (duration is not None and raw > duration + MEDIA_TIME_TOLERANCE):
+        raise FrameError("bad_message", "media_time lies outside the stimulus", seq)
+    return float(raw)
+
+
+def decode_image_text(text: Any, *, limits: CaptureLimits, seq: int | None) -> bytes:
+    """Base64 (a data: URL prefix allowed) to bytes, refusing what is not base64 or is too large."""
+    if not isinstance(text, str) or not text:
+        raise FrameError("bad_message", "image must be a base64 JPEG or PNG", seq)
+    text = DATA_URL_PREFIX.sub("", text, count=1)
+    if len(text) * 3 // 4 > limits.frame_bytes:
+        raise FrameError("too_large", f"a frame may be at most {limits.frame_bytes} bytes", seq)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise FrameError("bad_image", "image is not valid base64", seq) from None
+
+
+def parse_frame_message(message: Any, *, duration: float | None, limits: CaptureLimits) -> Frame:
+    """Check a websocket frame message; raises FrameError with the protocol's code."""
+    if not isinstance(message, dict):
+        raise FrameError("bad_message", "a message must be a JSON object")
+    seq = parse_seq(message.get("seq"))
+    media_time = parse_media_time(message.get("media_time"), duration=duration, seq=seq)
+    image = decode_image_text(message.get("image"), limits=limits, seq=seq)
+    return Frame(seq=seq, media_time=media_time, image=image)
+
+
+class RateLimiter:
+    """A token bucket: ``rate`` frames a second on average, bursts of ``burst``."""
+
+    def __init__(self, *, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.updated = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def rate_limiter_for(participant: Participant, limits: CaptureLimits) -> RateLimiter:
+    """At most ``rate_factor`` times the screening's sampling rate; a burst lets queued frames be re-sent."""
+    rate = limits.rate_factor / float(participant.screening.sampling_interval)
+    return RateLimiter(rate=rate, burst=max(8.0, rate * 4))
+
+
+def sample_from_reading(
+    *, participant: Participant, frame: Frame, reading: FaceResult | None, model_version: str
+) -> EmotionSample:
+    """Store the reading as the participant's sample at the frame's media time (the same one if re-sent)."""
+    sample, created = services.sample_record(
+        participant=participant,
+        media_time=frame.media_time,
+        probabilities=reading.probabilities if reading else None,
+        face_box=reading.box.as_tuple() if reading else None,
+        model_version=model_version,
+    )
+    if created and participant.screening.keep_raw_frames:
+        services.sample_frame_keep(sample=sample, content=ContentFile(frame.image))
+    return sample
+
+
+def ack_message(seq: int, sample: EmotionSample) -> dict[str, Any]:
+    return {
+        "type": "ack",
+        "seq": seq,
+        "media_time": sample.media_time,
+        "face": sample.face_found,
+        "emotion": sample.dominant_emotion or None,
+        "probabilities": sample.probabilities,
+    }

@@ -1,0 +1,80 @@
+"""The HTTP fallback of the frame contract: the same frames and answers as the websocket, one POST each."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.cache import cache
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from inference.images import InvalidImage
+from inference.predictor import get_predictor
+from inference.serving import read_emotion_sync
+from screenings import capture, selectors
+
+STATUS_FOR_CODE = {"bad_message": 400, "bad_image": 400, "too_large": 413, "rate_limited": 429, "wrong_phase": 409}
+
+
+def _error(error: capture.FrameError) -> JsonResponse:
+    return JsonResponse(error.as_message(), status=STATUS_FOR_CODE[error.code])
+
+
+def _within_rate(participant_id: int, interval: float, limits: capture.CaptureLimits) -> bool:
+    """At most ``rate_factor`` frames per sampling interval, counted per participant in the shared cache."""
+    window = int(time.time() / interval)
+    key = f"capture-rate:{participant_id}:{window}"
+    cache.add(key, 0, timeout=max(2, int(interval * 2) + 1))
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        # The key expired between add and incr; this frame starts a new window.
+        cache.set(key, 1, timeout=max(2, int(interval * 2) + 1))
+        count = 1
+    # Re-sent frames after a lost connection arrive in a burst: allow twice the steady rate within a window.
+    return count <= limits.rate_factor * 2
+
+
+@csrf_exempt  # the participant token in the URL is the credential; there is no session to forge
+@require_POST
+def frame_post(request: HttpRequest, token: str) -> JsonResponse:
+    participant = selectors.participant_for_capture(token=token)
+    if participant is None:
+        return JsonResponse(
+            {"type": "error", "seq": None, "code": "unknown_participant", "detail": "unknown link"}, status=404
+        )
+    limits = capture.CaptureLimits.from_settings()
+    try:
+        frame = _frame_from_request(request, participant.screening.stimulus_duration, limits)
+        if not selectors.capture_allowed(participant):
+            raise capture.FrameError("wrong_phase", "this participant is not watching now", frame.seq)
+        if not _within_rate(participant.pk, float(participant.screening.sampling_interval), limits):
+            raise capture.FrameError(
+                "rate_limited", "frames arrive faster than the sampling interval allows", frame.seq
+            )
+        try:
+            reading = read_emotion_sync(frame.image, max_side=limits.max_side)
+        except InvalidImage as error:
+            code = "too_large" if "too large" in error.reason else "bad_image"
+            raise capture.FrameError(code, error.reason, frame.seq) from None
+    except capture.FrameError as error:
+        return _error(error)
+    sample = capture.sample_from_reading(
+        participant=participant, frame=frame, reading=reading, model_version=get_predictor().version
+    )
+    return JsonResponse(capture.ack_message(frame.seq, sample))
+
+
+def _frame_from_request(request: HttpRequest, duration: float | None, limits: capture.CaptureLimits) -> capture.Frame:
+    try:
+        seq = capture.parse_seq(int(request.POST.get("seq", "")))
+    except ValueError:
+        raise capture.FrameError("bad_message", "seq must be a whole number, zero or more") from None
+    media_time = capture.parse_media_time(request.POST.get("media_time"), duration=duration, seq=seq)
+    upload = request.FILES.get("image")
+    if upload is None:
+        raise capture.FrameError("bad_message", "image is missing: send it as a multipart file field", seq)
+    if upload.size > limits.frame_bytes:
+        raise capture.FrameError("too_large", f"a frame may be at most {limits.frame_bytes} bytes", seq)
+    return capture.Frame(seq=seq, media_time=media_time, image=upload.read())

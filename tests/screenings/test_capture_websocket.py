@@ -1,0 +1,203 @@
+"""The capture protocol over a real websocket (Channels' WebsocketCommunicator)."""
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+
+from screenings.models import EmotionSample, Participant
+from screenings.routing import websocket_urlpatterns
+from tests.factories import ParticipantFactory, ScreeningFactory
+from tests.screenings.capture_helpers import empty_jpeg, frame_message
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+State = Participant.State
+application = URLRouter(websocket_urlpatterns)
+
+
+@pytest.fixture
+def watcher(db):
+    return ParticipantFactory(screening=ScreeningFactory(stimulus_duration=30.0), state=State.WATCHING)
+
+
+async def open_socket(token: str) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(application, f"/ws/capture/{token}/")
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def exchange(communicator: WebsocketCommunicator, message: dict | str) -> dict:
+    await communicator.send_to(text_data=message if isinstance(message, str) else json.dumps(message))
+    return json.loads(await communicator.receive_from(timeout=30))
+
+
+async def closed_with(communicator: WebsocketCommunicator) -> int:
+    output = await communicator.receive_output(timeout=10)
+    assert output["type"] == "websocket.close"
+    return output["code"]
+
+
+def samples_of(participant: Participant) -> list[EmotionSample]:
+    return list(EmotionSample.objects.filter(participant=participant).order_by("media_time"))
+
+
+async def test_a_frame_with_a_face_is_classified_stored_and_acknowledged(watcher):
+    communicator = await open_socket(watcher.token)
+    ack = await exchange(communicator, frame_message(1, 2.0, data_url=True))
+    assert ack["type"] == "ack" and ack["seq"] == 1 and ack["media_time"] == 2.0
+    assert ack["face"] is True
+    assert set(ack["probabilities"]) == {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
+    assert sum(ack["probabilities"].values()) == pytest.approx(1, abs=1e-3)
+    assert ack["emotion"] == max(ack["probabilities"], key=ack["probabilities"].get)
+    [sample] = await database_sync_to_async(samples_of)(watcher)
+    assert sample.face_found and sample.media_time == 2.0 and sample.dominant_emotion == ack["emotion"]
+    assert sample.face_width > 50 and sample.model_version
+    await communicator.disconnect()
+
+
+async def test_a_frame_without_a_face_is_stored_as_no_face(watcher):
+    communicator = await open_socket(watcher.token)
+    ack = await exchange(communicator, frame_message(1, 1.0, empty_jpeg()))
+    assert ack == {"type": "ack", "seq": 1, "media_time": 1.0, "face": False, "emotion": None, "probabilities": None}
+    await communicator.disconnect()
+
+
+async def test_a_frame_sent_again_is_acknowledged_again_and_stored_once(watcher):
+    communicator = await open_socket(watcher.token)
+    first = await exchange(communicator, frame_message(1, 3.0))
+    again = await exchange(communicator, frame_message(2, 3.0, empty_jpeg()))
+    assert again["seq"] == 2 and again["face"] == first["face"] and again["probabilities"] == first["probabilities"]
+    assert len(await database_sync_to_async(samples_of)(watcher)) == 1
+    await communicator.disconnect()
+
+
+async def test_acks_come_back_in_the_order_frames_were_sent(watcher):
+    communicator = await open_socket(watcher.token)
+    for seq in range(5):
+        await communicator.send_to(text_data=json.dumps(frame_message(seq, float(seq), empty_jpeg())))
+    seqs = [json.loads(await communicator.receive_from(timeout=30))["seq"] for _ in range(5)]
+    assert seqs == [0, 1, 2, 3, 4]
+    await communicator.disconnect()
+
+
+BAD_MESSAGES = [
+    ("{not json", "bad_message"),
+    (json.dumps(["frame"]), "bad_message"),
+    (json.dumps({"type": "selfie"}), "bad_message"),
+    (json.dumps({"type": "frame", "media_time": 1, "image": "AAAA"}), "bad_message"),
+    (json.dumps({"type": "frame", "seq": -1, "media_time": 1, "image": "AAAA"}), "bad_message"),
+    (json.dumps({"type": "frame", "seq": True, "media_time": 1, "image": "AAAA"}), "bad_message"),
+    (json.dumps({"type": "frame", "seq": 1, "image": "AAAA"}), "bad_message"),
+    (json.dumps({"type": "frame", "seq": 1, "media_time": -0.5, "image": "AAAA"}), "bad_message"),
+    (json.dumps({"type": "frame", "seq": 1, "media_time": 99.0, "image": "AAAA"}), "bad_message"),
+    (json.dumps({"type": "frame", "seq": 1, "media_time": "soon", "image": "AAAA"}), "bad_message"),
+    (json.dumps({"type": "frame", "seq": 1, "media_time": 1}), "bad_message"),
+    (json.dumps({"type": "frame", "seq": 1, "media_time": 1, "image": "***not base64***"}), "bad_image"),
+    (json.dumps({"type": "frame", "seq": 1, "media_time": 1, "image": "aGVsbG8gd29ybGQ="}), "bad_image"),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), BAD_MESSAGES)
+async def test_a_bad_message_gets_its_error_code_and_the_socket_stays_open(watcher, text, code):
+    communicator = await open_socket(watcher.token)
+    error = await exchange(communicator, text)
+    assert error["type"] == "error" and error["code"] == code and error["detail"]
+    ack = await exchange(communicator, frame_message(7, 4.0, empty_jpeg()))
+    assert ack["type"] == "ack" and ack["seq"] == 7
+    assert [s.media_time for s in await database_sync_to_async(samples_of)(watcher)] == [4.0]
+    await communicator.disconnect()
+
+
+async def test_a_binary_message_is_refused(watcher):
+    communicator = await open_socket(watcher.token)
+    await communicator.send_to(bytes_data=b"\xff\xd8")
+    assert json.loads(await communicator.receive_from())["code"] == "bad_message"
+    await communicator.disconnect()
+
+
+async def test_frames_over_the_byte_limit_or_side_limit_are_too_large(watcher, settings):
+    settings.CAPTURE_MAX_FRAME_BYTES = 4096
+    communicator = await open_socket(watcher.token)
+    error = await exchange(communicator, frame_message(1, 1.0))
+    assert error["code"] == "too_large"
+    await communicator.disconnect()
+    settings.CAPTURE_MAX_FRAME_BYTES = 1024 * 1024
+    settings.CAPTURE_MAX_FRAME_SIDE = 200
+    communicator = await open_socket(watcher.token)
+    error = await exchange(communicator, frame_message(2, 1.0, empty_jpeg()))
+    assert error["code"] == "too_large"
+    await communicator.disconnect()
+    assert await database_sync_to_async(samples_of)(watcher) == []
+
+
+async def test_frames_faster_than_the_allowed_rate_are_refused(watcher):
+    communicator = await open_socket(watcher.token)
+    replies = [await exchange(communicator, frame_message(seq, seq * 0.01, empty_jpeg())) for seq in range(40)]
+    codes = [reply.get("code") for reply in replies]
+    assert "rate_limited" in codes
+    stored = await database_sync_to_async(samples_of)(watcher)
+    assert len(stored) == codes.count(None)
+    await communicator.disconnect()
+
+
+async def test_an_unknown_token_is_closed_with_4404(db):
+    communicator = WebsocketCommunicator(application, "/ws/capture/no-such-token/")
+    await communicator.connect()
+    assert await closed_with(communicator) == 4404
+
+
+@pytest.mark.parametrize("state", [State.INVITED, State.BEFORE_DONE, State.WATCHED, State.WITHDRAWN, State.COMPLETED])
+async def test_a_participant_who_is_not_watching_is_closed_with_4403(db, state):
+    participant = await database_sync_to_async(ParticipantFactory)(state=state)
+    communicator = WebsocketCommunicator(application, f"/ws/capture/{participant.token}/")
+    await communicator.connect()
+    assert await closed_with(communicator) == 4403
+
+
+async def test_a_closed_screening_is_closed_with_4403(db):
+    participant = await database_sync_to_async(ParticipantFactory)(
+        state=State.WATCHING, screening=await database_sync_to_async(ScreeningFactory)(status="closed")
+    )
+    communicator = WebsocketCommunicator(application, f"/ws/capture/{participant.token}/")
+    await communicator.connect()
+    assert await closed_with(communicator) == 4403
+
+
+async def test_a_newer_connection_replaces_the_older_which_is_closed_with_4409(watcher):
+    older = await open_socket(watcher.token)
+    newer = await open_socket(watcher.token)
+    assert await closed_with(older) == 4409
+    ack = await exchange(newer, frame_message(1, 1.0, empty_jpeg()))
+    assert ack["type"] == "ack"
+    await newer.disconnect()
+
+
+async def test_end_marks_watching_finished_and_later_frames_are_wrong_phase(watcher):
+    communicator = await open_socket(watcher.token)
+    assert await exchange(communicator, {"type": "end", "media_time": 30.0}) == {"type": "ended"}
+    error = await exchange(communicator, frame_message(9, 5.0, empty_jpeg()))
+    assert error["code"] == "wrong_phase"
+    participant = await database_sync_to_async(Participant.objects.get)(pk=watcher.pk)
+    assert participant.state == State.WATCHED
+    await communicator.disconnect()
+
+
+async def test_a_kept_frame_is_saved_with_its_sample(db):
+    screening = await database_sync_to_async(ScreeningFactory)(keep_raw_frames=True)
+    participant = await database_sync_to_async(ParticipantFactory)(screening=screening, state=State.WATCHING)
+    communicator = await open_socket(participant.token)
+    await exchange(communicator, frame_message(1, 1.0, empty_jpeg()))
+    [sample] = await database_sync_to_async(samples_of)(participant)
+    assert sample.frame.name and sample.frame.read() == empty_jpeg()
+    await communicator.disconnect()
+
+
+async def test_frames_are_discarded_when_the_screening_does_not_keep_them(watcher):
+    communicator = await open_socket(watcher.token)
+    await exchange(communicator, frame_message(1, 1.0, empty_jpeg()))
+    [sample] = await database_sync_to_async(samples_of)(watcher)
+    assert not sample.frame
+    await communicator.disconnect()
