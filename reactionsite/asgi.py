@@ -1,6 +1,7 @@
 """ASGI entry point: HTTP through Django, websockets through Channels."""
 
 import os
+import threading
 
 from django.core.asgi import get_asgi_application
 
@@ -13,6 +14,18 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from screenings.routing import websocket_urlpatterns  # noqa: E402
+
+
+def _load_emotion_model() -> None:
+    from inference.predictor import get_predictor
+
+    get_predictor()
+
+
+# Load the network in the background at start-up, so the first participant's first frame
+# does not wait seconds for TensorFlow.
+if os.environ.get("PRELOAD_EMOTION_MODEL", "1") != "0":
+    threading.Thread(target=_load_emotion_model, name="load-emotion-model", daemon=True).start()
 
 application = ProtocolTypeRouter(
     {

@@ -188,6 +188,9 @@ def watch(request: HttpRequest, participant: Participant) -> HttpResponse:
                 "resumeAt": participant.watch_position,
                 "duration": screening.stimulus_duration,
                 "samplingInterval": float(screening.sampling_interval),
+                "captureSource": screening.capture_source,
+                "socketPath": f"/ws/capture/{participant.token}/",
+                "framePostUrl": reverse("capture-frame", args=[participant.token]),
             },
         },
     )
