@@ -48,3 +48,46 @@ def participant_for_capture(*, token: str) -> Participant | None:
 def capture_allowed(participant: Participant) -> bool:
     """Frames are taken only from a watching participant of an open screening."""
     return participant.state == Participant.State.WATCHING and participant.screening.is_open
+
+
+def live_participants(*, screening: Screening) -> list[dict]:
+    """Each participant who has started watching, whether they are connected, and their latest sample."""
+    latest = EmotionSample.objects.filter(participant=OuterRef("pk")).order_by("-captured_at", "-media_time")
+    rows = (
+        screening.participants.exclude(watch_started_at=None)
+        .annotate(
+            latest_media_time=Subquery(latest.values("media_time")[:1]),
+            latest_face=Subquery(latest.values("face_found")[:1]),
+            latest_emotion=Subquery(latest.values("dominant_emotion")[:1]),
+            sample_count=_count_subquery(EmotionSample.objects.all(), field="participant"),
+        )
+        .order_by("pk")
+    )
+    return [
+        {
+            "participant": row.pk,
+            "label": str(row),
+            "state": row.state,
+            "connected": bool(row.capture_channel),
+            "media_time": row.latest_media_time,
+            "face": row.latest_face,
+            "emotion": row.latest_emotion or None,
+            "samples": row.sample_count,
+        }
+        for row in rows
+    ]
+
+
+def audience_running_mean(*, screening: Screening) -> list[dict]:
+    """Per media time: how many faces were read and the mean probability of each emotion across them."""
+    from django.db.models import Avg
+
+    from inference.labels import EMOTIONS
+
+    rows = (
+        EmotionSample.objects.filter(screening=screening, face_found=True)
+        .values("media_time")
+        .annotate(n=Count("pk"), **{emotion: Avg(emotion) for emotion in EMOTIONS})
+        .order_by("media_time")
+    )
+    return list(rows)

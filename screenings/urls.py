@@ -1,8 +1,9 @@
 from django.urls import path
 
-from screenings.views import capture, participant
+from screenings.views import capture, organizer, participant
 
 urlpatterns = [
+    path("organizer/screenings/<int:screening_id>/live/", organizer.live_view, name="organizer-live"),
     path("api/capture/<str:token>/frames/", capture.frame_post, name="capture-frame"),
     path("s/<slug:slug>/join/", participant.join, name="screening-join"),
     path("p/<str:token>/", participant.participant_entry, name="participant-entry"),

@@ -1,0 +1,173 @@
+"""Load benchmark for live capture: N simulated participants each send a 640x480 face JPEG every second.
+
+Run by hand against a running server that uses the same database settings as this script
+(the same DATA_DIR or DATABASE_URL), for example:
+
+    DEBUG=1 .venv/bin/daphne -b 127.0.0.1 -p 8000 reactionsite.asgi:application &
+    DEBUG=1 .venv/bin/python benchmarks/capture_load.py --participants 10 50 100 --seconds 30
+
+With several ASGI processes (PostgreSQL and Redis), give each address with --url; the simulated
+participants are spread over them as a load balancer would. Reports, per N: the sustained
+acknowledged rate, p50 and p95 ack latency, and lost or duplicated samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import io
+import json
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reactionsite.settings")
+
+
+def face_jpeg() -> bytes:
+    from PIL import Image
+    from skimage import data
+
+    photo = Image.fromarray(data.astronaut()).resize((640, 640)).crop((0, 0, 640, 480))
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def create_participants(count: int, seconds: int) -> tuple[int, list[str]]:
+    import django
+
+    django.setup()
+    from screenings.models import Participant, Screening
+    from tests.factories import OrganizerFactory, ScreeningFactory
+
+    organizer = OrganizerFactory(username="load-benchmark")
+    screening = ScreeningFactory(
+        owner=organizer,
+        slug=f"load-{time.time_ns()}",
+        status=Screening.Status.OPEN,
+        stimulus_duration=float(seconds + 60),
+    )
+    participants = Participant.objects.bulk_create(
+        [Participant(screening=screening, state=Participant.State.WATCHING) for _ in range(count)]
+    )
+    return screening.pk, [participant.token for participant in participants]
+
+
+def stored_samples(screening_id: int) -> tuple[int, int]:
+    from django.db.models import Count
+
+    from screenings.models import EmotionSample
+
+    samples = EmotionSample.objects.filter(screening_id=screening_id)
+    duplicates = samples.values("participant", "media_time").annotate(n=Count("pk")).filter(n__gt=1).count()
+    return samples.count(), duplicates
+
+
+@dataclass
+class Participant:
+    token: str
+    url: str
+    latencies: list[float] = field(default_factory=list)
+    acked: set[float] = field(default_factory=set)
+    errors: dict[str, int] = field(default_factory=dict)
+    sent: int = 0
+
+
+async def run_participant(participant: Participant, image: str, seconds: int, fps: float, start_at: float) -> None:
+    import websockets
+
+    address = participant.url.replace("http", "ws", 1) + f"/ws/capture/{participant.token}/"
+    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+    async with websockets.connect(address, max_size=None, origin=participant.url) as socket:
+        sent_at: dict[int, float] = {}
+
+        async def receive() -> None:
+            async for text in socket:
+                reply = json.loads(text)
+                if reply["type"] == "ack":
+                    participant.latencies.append(time.monotonic() - sent_at[reply["seq"]])
+                    participant.acked.add(reply["media_time"])
+                elif reply["type"] == "error":
+                    participant.errors[reply["code"]] = participant.errors.get(reply["code"], 0) + 1
+                if len(participant.latencies) + sum(participant.errors.values()) >= int(seconds * fps):
+                    return
+
+        receiver = asyncio.create_task(receive())
+        begin = time.monotonic()
+        for seq in range(int(seconds * fps)):
+            await asyncio.sleep(max(0.0, begin + seq / fps - time.monotonic()))
+            sent_at[seq] = time.monotonic()
+            await socket.send(json.dumps({"type": "frame", "seq": seq, "media_time": seq / fps, "image": image}))
+            participant.sent += 1
+        await asyncio.wait_for(receiver, timeout=60)
+
+
+async def simulate(participants: list[Participant], seconds: int, fps: float, image: str) -> None:
+    # Spread the starts over one sampling interval, as real viewers press Play at different moments.
+    start = time.monotonic() + 1
+    count = len(participants)
+    await asyncio.gather(
+        *(run_participant(p, image, seconds, fps, start + index / count / fps) for index, p in enumerate(participants))
+    )
+
+
+def run_round(count: int, urls: list[str], seconds: int, fps: float, image: str) -> dict:
+    """One round: create the participants, simulate them, then count what the database holds."""
+    screening_id, tokens = create_participants(count, seconds)
+    participants = [Participant(token, urls[index % len(urls)]) for index, token in enumerate(tokens)]
+    began = time.monotonic()
+    asyncio.run(simulate(participants, seconds, fps, image))
+    elapsed = time.monotonic() - began - 1
+    latencies = sorted(latency for p in participants for latency in p.latencies)
+    stored, duplicates = stored_samples(screening_id)
+    sent = sum(p.sent for p in participants)
+    acked = sum(len(p.acked) for p in participants)
+    errors: dict[str, int] = {}
+    for p in participants:
+        for code, n in p.errors.items():
+            errors[code] = errors.get(code, 0) + n
+    return {
+        "participants": count,
+        "frames_sent": sent,
+        "acked": acked,
+        "rate_per_s": acked / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000 if latencies else None,
+        "p95_ms": latencies[int(0.95 * (len(latencies) - 1))] * 1000 if latencies else None,
+        "lost": sent - acked,
+        "stored": stored,
+        "duplicates": duplicates,
+        "errors": errors,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", action="append", help="server address; repeat for several processes")
+    parser.add_argument("--participants", type=int, nargs="+", default=[10, 50, 100])
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--fps", type=float, default=1.0)
+    arguments = parser.parse_args()
+    urls = arguments.url or ["http://127.0.0.1:8000"]
+    image = base64.b64encode(face_jpeg()).decode()
+    print("| participants | frames sent | acknowledged/s | p50 ack ms | p95 ack ms | lost | duplicated | errors |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---|")
+    for count in arguments.participants:
+        result = run_round(count, urls, arguments.seconds, arguments.fps, image)
+        print(
+            f"| {result['participants']} | {result['frames_sent']} | {result['rate_per_s']:.1f} | "
+            f"{result['p50_ms']:.0f} | {result['p95_ms']:.0f} | {result['lost']} | {result['duplicates']} | "
+            f"{result['errors'] or '-'} |",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

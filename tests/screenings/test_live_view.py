@@ -1,0 +1,85 @@
+"""The organizers' live view: the page, and its websocket fed by the capture consumer."""
+
+import json
+
+import pytest
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.urls import reverse
+
+from screenings.models import Participant
+from screenings.routing import websocket_urlpatterns
+from tests.factories import EmotionSampleFactory, OrganizerFactory, ParticipantFactory, ScreeningFactory
+from tests.screenings.capture_helpers import frame_message
+
+State = Participant.State
+
+
+@pytest.mark.django_db
+class TestLivePage:
+    def test_the_organizer_sees_participants_and_the_running_mean(self, organizer_client, screening):
+        watcher = ParticipantFactory(screening=screening, state=State.WATCHING, watch_started_at="2026-01-01T00:00Z")
+        EmotionSampleFactory(participant=watcher, media_time=1.0, happy=0.7)
+        EmotionSampleFactory(participant=watcher, media_time=2.0, happy=0.5, dominant_emotion="sad")
+        response = organizer_client.get(reverse("organizer-live", args=[screening.pk]))
+        assert response.status_code == 200
+        state = response.context["live_state"]
+        [row] = state["participants"]
+        assert row["samples"] == 2 and row["media_time"] == 2.0 and row["emotion"] == "sad"
+        assert [bin["media_time"] for bin in state["timeline"]] == [1.0, 2.0]
+        assert state["timeline"][0]["happy"] == pytest.approx(0.7)
+
+    def test_another_organizer_gets_404(self, other_organizer_client, screening):
+        assert other_organizer_client.get(reverse("organizer-live", args=[screening.pk])).status_code == 404
+
+    def test_a_collaborator_may_watch(self, screening):
+        from django.test import Client
+
+        collaborator = OrganizerFactory(username="colin")
+        screening.collaborators.add(collaborator)
+        client = Client()
+        client.force_login(collaborator)
+        assert client.get(reverse("organizer-live", args=[screening.pk])).status_code == 200
+
+    def test_an_anonymous_visitor_is_sent_to_the_login(self, client, screening):
+        response = client.get(reverse("organizer-live", args=[screening.pk]))
+        assert response.status_code == 302 and "login" in response.url
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+class TestLiveSocket:
+    application = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+
+    async def live_socket(self, user, screening_id: int) -> WebsocketCommunicator:
+        communicator = WebsocketCommunicator(self.application, f"/ws/live/{screening_id}/")
+        communicator.scope["user"] = user
+        await communicator.connect()
+        return communicator
+
+    async def test_the_organizer_hears_connections_and_samples_as_they_happen(self):
+        organizer = await database_sync_to_async(OrganizerFactory)(username="olga")
+        screening = await database_sync_to_async(ScreeningFactory)(owner=organizer)
+        watcher = await database_sync_to_async(ParticipantFactory)(screening=screening, state=State.WATCHING)
+        live = await self.live_socket(organizer, screening.pk)
+        capture = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/capture/{watcher.token}/")
+        await capture.connect()
+        connected = json.loads(await live.receive_from(timeout=10))
+        assert connected["event"] == "connected" and connected["participant"] == watcher.pk
+        await capture.send_to(text_data=json.dumps(frame_message(1, 2.0)))
+        await capture.receive_from(timeout=30)
+        sample = json.loads(await live.receive_from(timeout=10))
+        assert sample["event"] == "sample" and sample["media_time"] == 2.0 and sample["face"] is True
+        await capture.disconnect()
+        assert json.loads(await live.receive_from(timeout=10))["event"] == "disconnected"
+        await live.disconnect()
+
+    async def test_another_organizer_is_closed_with_4404(self):
+        owner = await database_sync_to_async(OrganizerFactory)(username="owen")
+        stranger = await database_sync_to_async(OrganizerFactory)(username="mallory")
+        screening = await database_sync_to_async(ScreeningFactory)(owner=owner)
+        live = await self.live_socket(stranger, screening.pk)
+        output = await live.receive_output(timeout=10)
+        assert output["type"] == "websocket.close" and output["code"] == 4404
