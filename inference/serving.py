@@ -93,11 +93,13 @@ class FaceBatcher:
 _batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, FaceBatcher] = weakref.WeakKeyDictionary()
 
 
-def _batcher() -> FaceBatcher:
+async def _batcher() -> FaceBatcher:
     loop = asyncio.get_running_loop()
     batcher = _batchers.get(loop)
     if batcher is None:
-        batcher = _batchers[loop] = FaceBatcher(get_predictor())
+        # The first call loads TensorFlow and the model: seconds, so never on the loop's thread.
+        predictor = await loop.run_in_executor(_frame_pool, get_predictor)
+        batcher = _batchers.setdefault(loop, FaceBatcher(predictor))
     return batcher
 
 
@@ -107,7 +109,8 @@ async def read_emotion(image: bytes, *, max_side: int) -> FaceResult | None:
     located = await loop.run_in_executor(_frame_pool, lambda: locate_largest_face(image, max_side=max_side))
     if located is None:
         return None
-    return FaceResult.from_row(located.box, await _batcher().classify(located.crop))
+    batcher = await _batcher()
+    return FaceResult.from_row(located.box, await batcher.classify(located.crop))
 
 
 def read_emotion_sync(image: bytes, *, max_side: int) -> FaceResult | None:

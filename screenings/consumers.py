@@ -7,10 +7,12 @@ import logging
 import time
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from inference.images import InvalidImage
+from inference.predictor import get_predictor
 from inference.serving import read_emotion
 from screenings import capture, selectors, services
 from screenings.models import Participant
@@ -134,9 +136,8 @@ class CaptureConsumer(AsyncWebsocketConsumer):
             code = "too_large" if "too large" in error.reason else "bad_image"
             raise capture.FrameError(code, error.reason, frame.seq) from None
         if not self.model_version:
-            from inference.predictor import get_predictor
-
-            self.model_version = get_predictor().version
+            # Loading the model takes seconds the first time: never on the event loop's thread.
+            self.model_version = await sync_to_async(lambda: get_predictor().version, thread_sensitive=False)()
         sample = await database_sync_to_async(capture.sample_from_reading)(
             participant=self.participant, frame=frame, reading=reading, model_version=self.model_version
         )
