@@ -142,7 +142,7 @@ class CaptureConsumer(AsyncWebsocketConsumer):
             participant=self.participant, frame=frame, reading=reading, model_version=self.model_version
         )
         ack = capture.ack_message(frame.seq, sample)
-        await self._tell_organizers({"event": "sample", **ack})
+        await self._tell_organizers({**ack, "event": "sample"})
         return ack
 
     async def _end(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -169,7 +169,7 @@ class CaptureConsumer(AsyncWebsocketConsumer):
             return
         await self.channel_layer.group_send(
             live_group(participant.screening_id),
-            {"type": "live.update", "participant": participant.pk, "label": str(participant), **payload},
+            {**payload, "participant": participant.pk, "label": str(participant), "type": "live.update"},
         )
 
 
