@@ -27,6 +27,13 @@ def screenings_for_organizer(*, user: User) -> QuerySet[Screening]:
     )
 
 
+def participants_for_organizer(*, user: User) -> QuerySet[Participant]:
+    """The participants of the user's screenings, each with the number of samples stored."""
+    return Participant.objects.for_organizer(user).annotate(
+        sample_count=_count_subquery(EmotionSample.objects.all(), field="participant")
+    )
+
+
 def screening_for_organizer(*, user: User, pk: int) -> Screening:
     """The screening with this id if the user organizes it; otherwise a 404, never a 403, so ids do not leak."""
     return get_object_or_404(Screening.objects.for_organizer(user), pk=pk)

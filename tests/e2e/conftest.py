@@ -69,8 +69,9 @@ class Server:
     def __init__(self, data_dir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        inherited = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
         self.env = {
-            **{key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")},
+            **inherited,
             "SECRET_KEY": "e2e-secret",
             "DEBUG": "0",
             "DATA_DIR": str(data_dir),
@@ -79,9 +80,8 @@ class Server:
         self.process: subprocess.Popen | None = None
 
     def manage(self, *arguments: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *arguments], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=300
-        )
+        command = [sys.executable, "manage.py", *arguments]
+        result = subprocess.run(command, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr
         return result.stdout
 

@@ -45,7 +45,8 @@ def walk_to_watch(page, link: str) -> None:
 def samples(server) -> list[dict]:
     return server.python(
         "import json; from screenings.models import EmotionSample as S; "
-        "print(json.dumps(list(S.objects.order_by('media_time').values('media_time', 'face_found', 'dominant_emotion'))))"
+        "rows = S.objects.order_by('media_time').values('media_time', 'face_found', 'dominant_emotion'); "
+        "print(json.dumps(list(rows)))"
     )
 
 
