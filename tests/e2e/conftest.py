@@ -69,7 +69,9 @@ class Server:
     def __init__(self, data_dir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        inherited = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+        # The server keeps its own SQLite database; a Redis channel layer, when configured, is kept.
+        dropped = ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
+        inherited = {key: value for key, value in os.environ.items() if key not in dropped}
         self.env = {
             **inherited,
             "SECRET_KEY": "e2e-secret",

@@ -205,4 +205,3 @@ class TestActions:
         run_action(organizer_client, Participant, "erase_data", [chosen], confirmed="yes")
         assert not chosen.answers.exists() and not chosen.samples.exists()
         assert kept.answers.exists() and kept.samples.exists()
-
