@@ -1,1 +1,19 @@
-urlpatterns: list = []
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from screenings.api import views
+
+router = DefaultRouter()
+router.register("screenings", views.ScreeningViewSet, basename="screening")
+
+nested = DefaultRouter(trailing_slash=True)
+nested.include_root_view = False
+nested.register("questions", views.QuestionViewSet, basename="screening-question")
+nested.register("markers", views.MarkerViewSet, basename="screening-marker")
+nested.register("participants", views.ParticipantViewSet, basename="screening-participant")
+nested.register("answers", views.AnswerViewSet, basename="screening-answer")
+
+urlpatterns = [
+    path("", include(router.urls)),
+    path("screenings/<int:screening_pk>/", include(nested.urls)),
+]

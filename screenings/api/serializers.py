@@ -1,0 +1,113 @@
+"""Serializers of the organizer API; validation reuses the models' and questionnaires' own checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from screenings.models import Answer, Marker, Participant, Question, Screening
+from screenings.services import MAX_INVITES_PER_REQUEST
+from screenings.views.links import open_link_url, participant_link_url
+
+
+def _run_model_clean(instance: Any) -> None:
+    try:
+        instance.clean()
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(
+            error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
+        ) from None
+
+
+class ScreeningSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    collaborators = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
+    open_link = serializers.SerializerMethodField()
+    invited_count = serializers.IntegerField(read_only=True)
+    completed_count = serializers.IntegerField(read_only=True)
+    sample_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Screening
+        fields = [
+            "id", "title", "slug", "description", "status", "stimulus", "stimulus_url", "stimulus_duration",
+            "sampling_interval", "capture_source", "consent_text", "keep_raw_frames", "participant_quota",
+            "completion_redirect_url", "owner", "collaborators", "open_link", "invited_count", "completed_count",
+            "sample_count", "created_at", "updated_at", "opened_at", "closed_at",
+        ]  # fmt: skip
+        read_only_fields = ["status", "created_at", "updated_at", "opened_at", "closed_at"]
+
+    def get_open_link(self, screening: Screening) -> str:
+        return open_link_url(screening, request=self.context.get("request"))
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        candidate = Screening(**{**self._current_values(), **attrs})
+        _run_model_clean(candidate)
+        return attrs
+
+    def _current_values(self) -> dict[str, Any]:
+        if self.instance is None:
+            return {}
+        return {"stimulus": self.instance.stimulus, "stimulus_url": self.instance.stimulus_url}
+
+
+class QuestionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Question
+        fields = [
+            "id", "phase", "kind", "text", "help_text", "choices", "min_value", "max_value", "low_label",
+            "high_label", "required", "order",
+        ]  # fmt: skip
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        current = {field: getattr(self.instance, field) for field in self.Meta.fields[1:]} if self.instance else {}
+        _run_model_clean(Question(**{**current, **attrs}))
+        return attrs
+
+
+class MarkerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Marker
+        fields = ["id", "start", "end", "label"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        current = {"start": self.instance.start, "end": self.instance.end} if self.instance else {}
+        _run_model_clean(Marker(**{**current, **attrs}))
+        return attrs
+
+
+class ParticipantSerializer(serializers.ModelSerializer):
+    link = serializers.SerializerMethodField()
+    sample_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Participant
+        fields = [
+            "id", "token", "link", "external_id", "label", "source", "state", "sample_count", "created_at",
+            "consented_at", "before_done_at", "watch_started_at", "watched_at", "after_done_at", "completed_at",
+            "declined_at", "withdrawn_at", "erased_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_link(self, participant: Participant) -> str:
+        return participant_link_url(participant, request=self.context.get("request"))
+
+
+class InviteRequestSerializer(serializers.Serializer):
+    count = serializers.IntegerField(min_value=1, max_value=MAX_INVITES_PER_REQUEST)
+    label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class AnswerSerializer(serializers.ModelSerializer):
+    participant = serializers.IntegerField(source="participant_id", read_only=True)
+    external_id = serializers.CharField(source="participant.external_id", read_only=True)
+    question = serializers.IntegerField(source="question_id", read_only=True)
+    question_text = serializers.CharField(source="question.text", read_only=True)
+    value = serializers.JSONField(read_only=True)
+
+    class Meta:
+        model = Answer
+        fields = ["id", "participant", "external_id", "question", "question_text", "phase", "value", "answered_at"]
+        read_only_fields = fields

@@ -1,0 +1,154 @@
+"""The organizer REST API: thin views that check the organizer, call a service or selector, and serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from screenings import selectors, services
+from screenings.api import serializers
+from screenings.models import Answer, Marker, Participant, Question, Screening
+
+
+class ScreeningViewSet(viewsets.ModelViewSet):
+    """The organizer's screenings. Status changes through the open and close actions."""
+
+    serializer_class = serializers.ScreeningSerializer
+
+    def get_queryset(self) -> QuerySet[Screening]:
+        return (
+            selectors.screenings_for_organizer(user=self.request.user)
+            .select_related("owner")
+            .prefetch_related("collaborators")
+        )
+
+    def perform_create(self, serializer: serializers.ScreeningSerializer) -> None:
+        screening = Screening(**serializer.validated_data, owner=self.request.user)
+        serializer.instance = services.screening_save(screening=screening)
+
+    def perform_update(self, serializer: serializers.ScreeningSerializer) -> None:
+        screening = serializer.instance
+        for field, value in serializer.validated_data.items():
+            setattr(screening, field, value)
+        serializer.instance = services.screening_save(screening=screening)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        screening = self.get_object()
+        if screening.status != Screening.Status.DRAFT or screening.participants.exists():
+            return Response(
+                {"detail": "Only a draft screening without participants can be deleted; close it instead."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        screening.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses=serializers.ScreeningSerializer)
+    @action(detail=True, methods=["post"])
+    def open(self, request: Request, pk: str | None = None) -> Response:
+        try:
+            screening = services.screening_open(screening=self.get_object())
+        except services.StudyError as error:
+            raise ValidationError({"detail": str(error)}) from None
+        return Response(self.get_serializer(self.get_queryset().get(pk=screening.pk)).data)
+
+    @extend_schema(request=None, responses=serializers.ScreeningSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str | None = None) -> Response:
+        screening = services.screening_close(screening=self.get_object())
+        return Response(self.get_serializer(self.get_queryset().get(pk=screening.pk)).data)
+
+
+class ScreeningScopedMixin:
+    """Nested resources: the screening in the URL must be the organizer's, or everything below it is 404."""
+
+    request: Request
+    kwargs: dict[str, Any]
+
+    def get_screening(self) -> Screening:
+        if not hasattr(self, "_screening"):
+            self._screening = selectors.screening_for_organizer(user=self.request.user, pk=self.kwargs["screening_pk"])
+        return self._screening
+
+
+class QuestionViewSet(ScreeningScopedMixin, viewsets.ModelViewSet):
+    serializer_class = serializers.QuestionSerializer
+    queryset = Question.objects.none()  # tells the schema the id's type; requests use get_queryset
+
+    def get_queryset(self) -> QuerySet[Question]:
+        return self.get_screening().questions.all()
+
+    def perform_create(self, serializer: serializers.QuestionSerializer) -> None:
+        serializer.save(screening=self.get_screening())
+
+
+class MarkerViewSet(ScreeningScopedMixin, viewsets.ModelViewSet):
+    serializer_class = serializers.MarkerSerializer
+    queryset = Marker.objects.none()
+
+    def get_queryset(self) -> QuerySet[Marker]:
+        return self.get_screening().markers.all()
+
+    def perform_create(self, serializer: serializers.MarkerSerializer) -> None:
+        serializer.save(screening=self.get_screening())
+
+
+class ParticipantViewSet(
+    ScreeningScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Participants of a screening; POST creates personal invite links."""
+
+    serializer_class = serializers.ParticipantSerializer
+    queryset = Participant.objects.none()
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.participants_for_organizer(user=self.request.user).filter(screening=self.get_screening())
+
+    @extend_schema(
+        request=serializers.InviteRequestSerializer, responses={201: serializers.ParticipantSerializer(many=True)}
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        invite = serializers.InviteRequestSerializer(data=request.data)
+        invite.is_valid(raise_exception=True)
+        created = services.invites_create(screening=self.get_screening(), **invite.validated_data)
+        participants = self.get_queryset().filter(pk__in=[p.pk for p in created])
+        return Response(self.get_serializer(participants, many=True).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=serializers.ParticipantSerializer)
+    @action(detail=True, methods=["post"])
+    def erase(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        participant = services.participant_erase(participant=self.get_object())
+        return Response(self.get_serializer(self.get_queryset().get(pk=participant.pk)).data)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("phase", str, enum=["before", "after"], description="only this questionnaire"),
+        OpenApiParameter("participant", int, description="only this participant's answers"),
+    ]
+)
+class AnswerViewSet(ScreeningScopedMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = serializers.AnswerSerializer
+    queryset = Answer.objects.none()
+
+    def get_queryset(self) -> QuerySet[Answer]:
+        answers = Answer.objects.filter(participant__screening=self.get_screening()).select_related(
+            "participant", "question"
+        )
+        phase = self.request.query_params.get("phase")
+        if phase is not None:
+            if phase not in Answer.Phase.values:
+                raise ValidationError({"phase": "phase must be before or after"})
+            answers = answers.filter(phase=phase)
+        participant = self.request.query_params.get("participant")
+        if participant is not None:
+            if not participant.isdigit():
+                raise ValidationError({"participant": "participant must be a participant id"})
+            answers = answers.filter(participant_id=int(participant))
+        return answers.order_by("participant_id", "phase", "question__order", "question_id")
