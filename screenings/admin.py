@@ -309,7 +309,7 @@ class ParticipantAdmin(OrganizerAccessMixin, admin.ModelAdmin):
 
 
 @admin.register(Answer)
-class AnswerAdmin(OrganizerAccessMixin, ReadOnlyMixin, admin.ModelAdmin):
+class AnswerAdmin(ReadOnlyMixin, OrganizerAccessMixin, admin.ModelAdmin):
     list_display = ["participant", "question", "phase", "value", "answered_at"]
     list_filter = ["phase"]
     list_select_related = ["participant", "question"]
@@ -319,7 +319,7 @@ class AnswerAdmin(OrganizerAccessMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(EmotionSample)
-class EmotionSampleAdmin(OrganizerAccessMixin, ReadOnlyMixin, admin.ModelAdmin):
+class EmotionSampleAdmin(ReadOnlyMixin, OrganizerAccessMixin, admin.ModelAdmin):
     list_display = ["participant", "screening", "media_time", "face_found", "dominant_emotion", "model_version"]
     list_filter = ["face_found", "dominant_emotion"]
     list_select_related = ["participant", "screening"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -50,14 +51,17 @@ def samples(server) -> list[dict]:
     )
 
 
-def test_a_participant_joins_answers_watches_with_the_camera_and_finishes(server, browser):
+def test_a_participant_joins_answers_watches_with_the_camera_and_finishes(server, browser, tmp_path):
     link = personal_link(server)
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     walk_to_watch(page, link)
     page.get_by_role("button", name="Play").click()
     page.wait_for_timeout(5_000)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "participant-watch.png"))
+    screenshot = page.screenshot(path=str(tmp_path / "participant-watch.png"))
+    assert screenshot.startswith(b"\x89PNG")
+    if os.environ.get("SAVE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        (SCREENSHOTS / "participant-watch.png").write_bytes(screenshot)
     page.get_by_role("link", name="Continue to the last questions").wait_for(timeout=(STIMULUS_SECONDS + 40) * 1000)
     page.get_by_role("link", name="Continue to the last questions").click()
     page.wait_for_url("**/after/")

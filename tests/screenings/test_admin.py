@@ -113,6 +113,15 @@ class TestSecondOrganizerIsRefused:
         assert screening.title not in page
 
 
+@pytest.mark.parametrize("model", [Answer, EmotionSample])
+def test_answers_and_samples_are_read_only(organizer_client, screening, model):
+    assert organizer_client.get(reverse(f"admin:screenings_{model._meta.model_name}_add")).status_code == 403
+    sample = EmotionSampleFactory(participant=ParticipantFactory(screening=screening))
+    response = organizer_client.post(change_url(sample), {"media_time": "99"})
+    sample.refresh_from_db()
+    assert response.status_code == 403 and sample.media_time != 99
+
+
 class TestScreeningEditing:
     def test_creating_a_screening_makes_the_organizer_its_owner(self, organizer, organizer_client):
         data = {
