@@ -84,13 +84,15 @@ def build_resnet50(
     inputs = keras.Input(shape=input_shape, name="face")
     x = layers.Resizing(backbone_size, backbone_size, name="resize_for_backbone")(inputs)
     x = layers.Concatenate(name="grey_to_rgb")([x, x, x])
-    # keras.applications expects caffe-style preprocessing of 0-255 RGB input.
-    x = layers.Lambda(keras.applications.resnet50.preprocess_input, name="resnet_preprocess")(x)
+    # ResNet50's own preprocessing ("caffe": BGR, ImageNet means subtracted) as a saved layer, not a Lambda,
+    # so checkpoints load without unsafe deserialisation. Grey in three channels needs no channel swap.
+    x = layers.Normalization(mean=[103.939, 116.779, 123.68], variance=[1.0, 1.0, 1.0], name="imagenet_means")(x)
     backbone = keras.applications.ResNet50(
         include_top=False,
         weights=str(weights_path) if weights_path else None,
         input_shape=(backbone_size, backbone_size, 3),
         pooling="avg",
+        name="backbone",
     )
     x = backbone(x)
     x = layers.Dense(256, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-4), name="top_dense")(x)

@@ -48,7 +48,15 @@ class TrainingConfig:
     validation_usage: str = "PublicTest"
     limit: int | None = None
     weights_path: str | None = None
+    from_scratch: bool = False
+    backbone_size: int = 96
+    fine_tune_epochs: int = 0
+    fine_tune_learning_rate: float = 1e-5
     seed: int = 1234
+
+    @property
+    def total_epochs(self) -> int:
+        return self.epochs + self.fine_tune_epochs
 
 
 def augmentation_layers():  # type: ignore[no-untyped-def]
@@ -98,19 +106,60 @@ def _build(config: TrainingConfig, steps_per_epoch: int):  # type: ignore[no-unt
 
     if config.architecture not in ARCHITECTURES:
         raise TrainingError(f"unknown architecture {config.architecture!r}; choose from {sorted(ARCHITECTURES)}")
-    builder = ARCHITECTURES[config.architecture]
-    model = builder(weights_path=config.weights_path) if config.architecture == "resnet50" else builder()
+    if config.architecture == "resnet50":
+        model = _build_resnet50_stage_one(config)
+    else:
+        model = ARCHITECTURES[config.architecture]()
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=config.learning_rate,
         decay_steps=max(1, config.epochs * steps_per_epoch),
         alpha=0.01,
     )
+    _compile(model, keras.optimizers.Adam(learning_rate=schedule), config)
+    return model
+
+
+def _compile(model, optimizer, config: TrainingConfig) -> None:  # type: ignore[no-untyped-def]
+    import keras
+
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=schedule),
+        optimizer=optimizer,
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
+
+
+# Stage one of the ResNet50 transfer: the new top and the backbone's last four layers learn.
+RESNET_TRAINABLE_TAIL = 4
+
+
+def _build_resnet50_stage_one(config: TrainingConfig):  # type: ignore[no-untyped-def]
+    from inference.architectures import build_resnet50
+
+    if config.weights_path is None and not config.from_scratch:
+        raise TrainingError(
+            "resnet50 needs ImageNet weights, and this machine cannot download them: give a local "
+            "ResNet50 'notop' weights file with --weights, or pass --from-scratch to train without them."
+        )
+    if config.weights_path is not None and not Path(config.weights_path).exists():
+        raise TrainingError(f"no weights file at {config.weights_path}")
+    model = build_resnet50(weights_path=config.weights_path, backbone_size=config.backbone_size)
+    backbone = model.get_layer("backbone")
+    for layer in backbone.layers[:-RESNET_TRAINABLE_TAIL]:
+        layer.trainable = False
     return model
+
+
+def _unfreeze_for_fine_tuning(model, config: TrainingConfig) -> None:  # type: ignore[no-untyped-def]
+    """Stage two: every layer learns, at a learning rate low enough not to wreck the pretrained features."""
+    import keras
+
+    for layer in model.layers:
+        layer.trainable = True
+    backbone = model.get_layer("backbone")
+    for layer in backbone.layers:
+        layer.trainable = True
+    _compile(model, keras.optimizers.Adam(learning_rate=config.fine_tune_learning_rate), config)
 
 
 def _state_path(output: Path) -> Path:
@@ -205,8 +254,8 @@ def train(config: TrainingConfig, *, resume: bool = False, verbose: int | str = 
             raise TrainingError(f"{output} already holds a run; pass --resume to continue it or choose another output")
         model = _build(config, steps_per_epoch)
         (output / HISTORY_CSV).unlink(missing_ok=True)
-    if initial_epoch >= config.epochs:
-        logger.info("nothing to do: %d of %d epochs already done", initial_epoch, config.epochs)
+    if initial_epoch >= config.total_epochs:
+        logger.info("nothing to do: %d of %d epochs already done", initial_epoch, config.total_epochs)
         return output / BEST_MODEL
 
     callbacks = [
@@ -218,15 +267,14 @@ def train(config: TrainingConfig, *, resume: bool = False, verbose: int | str = 
     if initial_epoch > 0:
         # A restarted ModelCheckpoint forgets the best score; start it from the recorded one.
         callbacks[1].best = json.loads(_state_path(output).read_text())["best_val_accuracy"]
-    model.fit(
-        train_data,
-        validation_data=validation_data,
-        epochs=config.epochs,
-        initial_epoch=initial_epoch,
-        callbacks=callbacks,
-        verbose=verbose,
-        shuffle=False,  # the dataset reshuffles itself every epoch
-    )
+    fit = {"validation_data": validation_data, "callbacks": callbacks, "verbose": verbose, "shuffle": False}
+    # shuffle=False: the dataset reshuffles itself every epoch.
+    if initial_epoch < config.epochs:
+        model.fit(train_data, epochs=config.epochs, initial_epoch=initial_epoch, **fit)
+        initial_epoch = config.epochs
+    if config.fine_tune_epochs > 0:
+        _unfreeze_for_fine_tuning(model, config)
+        model.fit(train_data, epochs=config.total_epochs, initial_epoch=initial_epoch, **fit)
     return output / BEST_MODEL
 
 
@@ -245,7 +293,11 @@ def build_argument_parser(parser: argparse.ArgumentParser | None = None) -> argp
     parser.add_argument("--train-usage", default="Training", help="Usage value (CSV) or sub-folder (folders)")
     parser.add_argument("--validation-usage", default="PublicTest")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N faces of each split")
-    parser.add_argument("--weights", default=None, help="local ImageNet weights file (resnet50 only)")
+    parser.add_argument("--weights", default=None, help="local ImageNet 'notop' weights file (resnet50 only)")
+    parser.add_argument("--from-scratch", action="store_true", help="resnet50 without ImageNet weights")
+    parser.add_argument("--backbone-size", type=int, default=96, help="resnet50 input side (faces are resized to it)")
+    parser.add_argument("--fine-tune-epochs", type=int, default=0, help="stage two: epochs with every layer trainable")
+    parser.add_argument("--fine-tune-learning-rate", type=float, default=1e-5)
     return parser
 
 
@@ -253,6 +305,8 @@ def config_from_arguments(arguments: argparse.Namespace | dict) -> TrainingConfi
     values = vars(arguments) if isinstance(arguments, argparse.Namespace) else arguments
     if values["epochs"] < 1:
         raise TrainingError("--epochs must be at least 1")
+    if values["fine_tune_epochs"] < 0:
+        raise TrainingError("--fine-tune-epochs must not be negative")
     return TrainingConfig(
         architecture=values["arch"],
         data=str(values["data"]),
@@ -266,6 +320,10 @@ def config_from_arguments(arguments: argparse.Namespace | dict) -> TrainingConfi
         validation_usage=values["validation_usage"],
         limit=values["limit"],
         weights_path=values["weights"],
+        from_scratch=values["from_scratch"],
+        backbone_size=values["backbone_size"],
+        fine_tune_epochs=values["fine_tune_epochs"],
+        fine_tune_learning_rate=values["fine_tune_learning_rate"],
     )
 
 

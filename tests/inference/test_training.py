@@ -128,3 +128,43 @@ def test_the_evaluation_prints_json_with_accuracy_classes_confusion_and_face_rat
     found = round(report["face_found_rate"] * 100)
     assert sum(map(sum, report["confusion"])) == found
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+class TestResNet50:
+    def test_without_weights_it_says_so_and_does_not_train(self, small_csv, tmp_path):
+        with pytest.raises(CommandError, match="cannot download"):
+            call_command("train_emotion_model", arch="resnet50", data=str(small_csv), epochs=1, output=str(tmp_path))
+        with pytest.raises(CommandError, match="no weights file"):
+            call_command(
+                "train_emotion_model", arch="resnet50", data=str(small_csv), epochs=1, output=str(tmp_path),
+                weights=str(tmp_path / "missing.h5"),
+            )  # fmt: skip
+        assert not (tmp_path / "last.keras").exists()
+
+    def test_two_stages_train_the_top_then_every_layer(self, small_csv, tmp_path):
+        import keras
+
+        run = config(
+            small_csv, tmp_path, architecture="resnet50", from_scratch=True, backbone_size=32, fine_tune_epochs=1,
+            limit=96, batch_size=32,
+        )  # fmt: skip
+        best = train(run, verbose=0)
+        history = pd.read_csv(tmp_path / "history.csv")
+        assert list(history.epoch) == [0, 1]
+        model = keras.models.load_model(tmp_path / "last.keras")
+        assert all(layer.trainable for layer in model.get_layer("backbone").layers)
+        assert keras.models.load_model(best).output_shape == (None, 7)
+
+
+def test_resnet50_stage_one_trains_only_the_top_and_the_last_four_backbone_layers(tmp_path):
+    from inference.training import RESNET_TRAINABLE_TAIL, _build_resnet50_stage_one
+
+    model = _build_resnet50_stage_one(
+        TrainingConfig(
+            architecture="resnet50", data="", output=str(tmp_path), epochs=1, from_scratch=True, backbone_size=32
+        )
+    )
+    backbone = model.get_layer("backbone")
+    trainable = [layer.name for layer in backbone.layers if layer.trainable]
+    assert trainable == [layer.name for layer in backbone.layers[-RESNET_TRAINABLE_TAIL:]]
+    assert model.get_layer("top_dense").trainable
