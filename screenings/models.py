@@ -231,6 +231,9 @@ class Participant(models.Model):
     declined_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
+    excluded_from_reports = models.BooleanField(
+        default=False, help_text="Left out of every report aggregate, e.g. for poor data quality."
+    )
     capture_channel = models.CharField(
         max_length=200, blank=True, editable=False, help_text="The live capture connection, while one is open."
     )

@@ -334,3 +334,10 @@ def capture_connection_record(*, participant: Participant, channel_name: str) ->
 def capture_disconnection_record(*, participant: Participant, channel_name: str) -> None:
     """Forget the connection, unless a newer one has replaced it meanwhile."""
     Participant.objects.filter(pk=participant.pk, capture_channel=channel_name).update(capture_channel="")
+
+
+def participant_exclusion_set(*, participant: Participant, excluded: bool) -> Participant:
+    """Leave a participant out of (or bring them back into) every report aggregate."""
+    participant.excluded_from_reports = excluded
+    participant.save(update_fields=["excluded_from_reports"])
+    return participant

@@ -1,9 +1,33 @@
 from django.urls import path
 
-from screenings.views import capture, organizer, participant
+from screenings.views import capture, organizer, participant, reports
 
 urlpatterns = [
     path("organizer/screenings/<int:screening_id>/live/", organizer.live_view, name="organizer-live"),
+    path("organizer/screenings/<int:screening_id>/report/", reports.report_page, name="organizer-report"),
+    path(
+        "organizer/screenings/<int:screening_id>/report/charts/<slug:name>.png", reports.chart, name="organizer-chart"
+    ),
+    path(
+        "organizer/screenings/<int:screening_id>/report/download/<slug:identifier>/",
+        reports.download,
+        name="organizer-download",
+    ),
+    path(
+        "organizer/screenings/<int:screening_id>/participants/<int:participant_id>/",
+        reports.participant_page,
+        name="organizer-participant",
+    ),
+    path(
+        "organizer/screenings/<int:screening_id>/participants/<int:participant_id>/timeline.png",
+        reports.participant_chart,
+        name="organizer-participant-chart",
+    ),
+    path(
+        "organizer/screenings/<int:screening_id>/participants/<int:participant_id>/exclusion/",
+        reports.participant_exclusion,
+        name="organizer-participant-exclusion",
+    ),
     path("api/capture/<str:token>/frames/", capture.frame_post, name="capture-frame"),
     path("s/<slug:slug>/join/", participant.join, name="screening-join"),
     path("p/<str:token>/", participant.participant_entry, name="participant-entry"),

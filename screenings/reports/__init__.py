@@ -1,0 +1,1 @@
+"""The combined before / watching / after report of a screening: aggregates, charts and exporters."""

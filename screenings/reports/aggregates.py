@@ -1,0 +1,268 @@
+"""Report aggregates, computed in the database so the number of queries does not grow with participants.
+
+Every aggregate leaves out participants marked ``excluded_from_reports``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Avg, Count, F, FloatField, Q, QuerySet, Sum
+from django.db.models.functions import Cast, Floor
+
+from inference.labels import EMOTIONS
+from screenings.models import Answer, EmotionSample, Participant, Question, Screening
+
+DEFAULT_QUALITY_THRESHOLD = 0.6
+NUMERIC_KINDS = {Question.Kind.LIKERT5, Question.Kind.LIKERT7, Question.Kind.NUMBER, Question.Kind.SLIDER}
+State = Participant.State
+
+
+def included_samples(screening: Screening) -> QuerySet[EmotionSample]:
+    return EmotionSample.objects.filter(screening=screening, participant__excluded_from_reports=False)
+
+
+def funnel(screening: Screening) -> dict[str, int]:
+    """How many participants reached each step (a participant further on counts for the steps before)."""
+    counts = Counter(screening.participants.values_list("state", flat=True))
+    order = [State.INVITED, State.CONSENTED, State.BEFORE_DONE, State.WATCHING, State.WATCHED, State.AFTER_DONE,
+             State.COMPLETED]  # fmt: skip
+    reached = {}
+    for index, state in enumerate(order):
+        reached[state] = sum(counts[later] for later in order[index:])
+    return {
+        "invited": sum(counts.values()),
+        "consented": reached[State.CONSENTED],
+        "declined": counts[State.DECLINED],
+        "before_done": reached[State.BEFORE_DONE],
+        "watched": reached[State.WATCHED],
+        "completed": counts[State.COMPLETED],
+        "withdrawn": counts[State.WITHDRAWN],
+    }
+
+
+@dataclass(frozen=True)
+class ParticipantQuality:
+    participant_id: int
+    label: str
+    external_id: str
+    state: str
+    excluded: bool
+    samples: int
+    faces: int
+    threshold: float
+
+    @property
+    def face_rate(self) -> float | None:
+        return self.faces / self.samples if self.samples else None
+
+    @property
+    def flagged(self) -> bool:
+        return self.face_rate is None or self.face_rate < self.threshold
+
+
+def data_quality(screening: Screening, *, threshold: float = DEFAULT_QUALITY_THRESHOLD) -> list[ParticipantQuality]:
+    """Samples and face-found rate per participant who started watching, flagged below ``threshold``."""
+    rows = (
+        screening.participants.exclude(watch_started_at=None)
+        .annotate(n=Count("samples"), faces=Count("samples", filter=Q(samples__face_found=True)))
+        .order_by("pk")
+    )
+    return [
+        ParticipantQuality(
+            participant_id=row.pk,
+            label=str(row),
+            external_id=row.external_id,
+            state=row.state,
+            excluded=row.excluded_from_reports,
+            samples=row.n,
+            faces=row.faces,
+            threshold=threshold,
+        )
+        for row in rows
+    ]
+
+
+@dataclass
+class TimelineBin:
+    start: float
+    participants: int
+    means: dict[str, float]
+
+
+def timeline(screening: Screening, *, bin_seconds: float | None = None, smoothing: int = 1) -> list[TimelineBin]:
+    """Mean probability of each emotion per time bin across included participants' faces.
+
+    ``smoothing`` > 1 averages each bin with its neighbours (a centred moving average over that many bins).
+    """
+    width = float(bin_seconds or screening.sampling_interval)
+    if width <= 0:
+        raise ValueError("bins must be longer than zero seconds")
+    rows = (
+        included_samples(screening)
+        .filter(face_found=True)
+        .annotate(bin=Floor(Cast(F("media_time"), FloatField()) / width + 1e-9))
+        .values("bin")
+        .annotate(n=Count("participant", distinct=True), **{e: Avg(e) for e in EMOTIONS})
+        .order_by("bin")
+    )
+    bins = [TimelineBin(int(row["bin"]) * width, row["n"], {e: float(row[e]) for e in EMOTIONS}) for row in rows]
+    return smooth(bins, smoothing) if smoothing > 1 else bins
+
+
+def smooth(bins: list[TimelineBin], window: int) -> list[TimelineBin]:
+    half = window // 2
+    smoothed = []
+    for index, current in enumerate(bins):
+        neighbours = bins[max(0, index - half) : index + half + 1]
+        means = {e: sum(b.means[e] for b in neighbours) / len(neighbours) for e in EMOTIONS}
+        smoothed.append(TimelineBin(current.start, current.participants, means))
+    return smoothed
+
+
+def reaction_summary(samples: QuerySet[EmotionSample]) -> dict[str, float]:
+    """Share of each dominant emotion among the samples with a face (the reference's summary of reactions)."""
+    counts = dict(samples.filter(face_found=True).values_list("dominant_emotion").annotate(n=Count("pk")))
+    total = sum(counts.values())
+    return {emotion: (counts.get(emotion, 0) / total if total else 0.0) for emotion in EMOTIONS}
+
+
+def scene_summaries(screening: Screening) -> list[dict[str, Any]]:
+    """The reaction summary and mean probabilities within each scene (marker)."""
+    samples = included_samples(screening)
+    scenes = []
+    for marker in screening.markers.all():
+        inside = samples.filter(media_time__gte=marker.start, media_time__lt=marker.end)
+        means = inside.filter(face_found=True).aggregate(**{e: Avg(e) for e in EMOTIONS})
+        scenes.append(
+            {
+                "label": marker.label, "start": marker.start, "end": marker.end,
+                "shares": reaction_summary(inside),
+                "means": {e: (float(v) if v is not None else None) for e, v in means.items()},
+            }
+        )  # fmt: skip
+    return scenes
+
+
+def top_moments(bins: list[TimelineBin], *, window_bins: int = 3, count: int = 3) -> dict[str, list[dict]]:
+    """For each emotion, the non-overlapping windows of ``window_bins`` bins where the audience's mean is highest."""
+    moments: dict[str, list[dict]] = {}
+    if not bins:
+        return {emotion: [] for emotion in EMOTIONS}
+    width = bins[1].start - bins[0].start if len(bins) > 1 else 1.0
+    for emotion in EMOTIONS:
+        windows = []
+        for index in range(max(1, len(bins) - window_bins + 1)):
+            group = bins[index : index + window_bins]
+            windows.append((sum(b.means[emotion] for b in group) / len(group), group[0].start, group[-1].start + width))
+        chosen: list[tuple[float, float, float]] = []
+        for mean, start, end in sorted(windows, key=lambda window: -window[0]):
+            if all(end <= other_start or start >= other_end for _, other_start, other_end in chosen):
+                chosen.append((mean, start, end))
+            if len(chosen) == count:
+                break
+        moments[emotion] = [{"start": start, "end": end, "mean": mean} for mean, start, end in chosen]
+    return moments
+
+
+@dataclass
+class QuestionReport:
+    question: Question
+    distributions: dict[str, dict[str, int]] = field(default_factory=dict)  # phase -> answer -> count
+    changes: list[dict[str, Any]] = field(default_factory=list)  # per participant, both-phase numeric questions
+    mean_change: float | None = None
+
+
+def _answer_key(value: Any) -> list[str]:
+    if value is None:
+        return ["(no answer)"]
+    if isinstance(value, list):
+        return [str(item) for item in value] or ["(none chosen)"]
+    return [str(value)]
+
+
+def before_after(screening: Screening) -> list[QuestionReport]:
+    """Each question's answer distribution per phase; for numeric questions asked in both, each participant's change."""
+    answers = Answer.objects.filter(
+        participant__screening=screening, participant__excluded_from_reports=False
+    ).values_list("question_id", "phase", "participant_id", "value")
+    by_question: dict[int, list[tuple[str, int, Any]]] = defaultdict(list)
+    for question_id, phase, participant_id, value in answers:
+        by_question[question_id].append((phase, participant_id, value))
+    reports = []
+    for question in screening.questions.all():
+        report = QuestionReport(question)
+        for phase, _, value in by_question.get(question.pk, []):
+            counts = report.distributions.setdefault(phase, {})
+            for key in _answer_key(value):
+                counts[key] = counts.get(key, 0) + 1
+        if question.phase == Question.Phase.BOTH and question.kind in NUMERIC_KINDS:
+            values: dict[int, dict[str, float]] = defaultdict(dict)
+            for phase, participant_id, value in by_question.get(question.pk, []):
+                if isinstance(value, int | float):
+                    values[participant_id][phase] = float(value)
+            for participant_id, pair in sorted(values.items()):
+                if "before" in pair and "after" in pair:
+                    change = pair["after"] - pair["before"]
+                    report.changes.append({"participant": participant_id, **pair, "change": change})
+            if report.changes:
+                report.mean_change = sum(c["change"] for c in report.changes) / len(report.changes)
+        reports.append(report)
+    return reports
+
+
+def emotion_means_by_participant(screening: Screening) -> dict[int, dict[str, float]]:
+    """Each included participant's mean probability of each emotion over their faces while watching."""
+    rows = (
+        included_samples(screening)
+        .filter(face_found=True)
+        .values("participant")
+        .annotate(**{e: Avg(e) for e in EMOTIONS})
+    )
+    return {row["participant"]: {e: float(row[e]) for e in EMOTIONS} for row in rows}
+
+
+def emotion_by_answer(screening: Screening) -> list[dict[str, Any]]:
+    """For each after-question: participants grouped by their answer, with their mean emotions while watching."""
+    means = emotion_means_by_participant(screening)
+    answers = Answer.objects.filter(
+        participant__screening=screening, participant__excluded_from_reports=False, phase=Answer.Phase.AFTER
+    ).values_list("question_id", "participant_id", "value")
+    groups: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for question_id, participant_id, value in answers:
+        if participant_id in means and value is not None:
+            for key in _answer_key(value):
+                groups[question_id][key].append(participant_id)
+    tables = []
+    for question in screening.questions.all():
+        if not question.asked_in(Question.Phase.AFTER) or question.kind == Question.Kind.TEXT:
+            continue
+        rows = []
+        for answer, participant_ids in sorted(
+            groups.get(question.pk, {}).items(), key=lambda item: answer_sort_key(item[0])
+        ):
+            rows.append(
+                {
+                    "answer": answer, "participants": len(participant_ids),
+                    "means": {e: sum(means[p][e] for p in participant_ids) / len(participant_ids) for e in EMOTIONS},
+                }
+            )  # fmt: skip
+        tables.append({"question": question.text, "question_id": question.pk, "rows": rows})
+    return tables
+
+
+def answer_sort_key(answer: str) -> tuple[int, float, str]:
+    """Numbers first in numeric order, then texts."""
+    try:
+        number = float(answer)
+    except ValueError:
+        return (1, math.inf, answer)
+    return (0, number, answer)
+
+
+def quality_totals(screening: Screening) -> dict[str, int]:
+    totals = included_samples(screening).aggregate(samples=Count("pk"), faces=Sum("face_found"))
+    return {"samples": totals["samples"] or 0, "faces": int(totals["faces"] or 0)}

@@ -1,0 +1,90 @@
+"""The report of a screening and of one participant, as plain data for pages, JSON and exporters."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from inference.labels import EMOTIONS
+from screenings.models import Participant, Question, Screening
+from screenings.reports import aggregates
+
+
+def screening_report(
+    screening: Screening,
+    *,
+    bin_seconds: float | None = None,
+    smoothing: int = 1,
+    threshold: float = aggregates.DEFAULT_QUALITY_THRESHOLD,
+) -> dict[str, Any]:
+    """Everything the screening report shows, as JSON-ready data."""
+    bins = aggregates.timeline(screening, bin_seconds=bin_seconds, smoothing=smoothing)
+    quality = aggregates.data_quality(screening, threshold=threshold)
+    return {
+        "screening": {"id": screening.pk, "title": screening.title, "duration": screening.stimulus_duration},
+        "emotions": list(EMOTIONS),
+        "funnel": aggregates.funnel(screening),
+        "quality": {
+            "threshold": threshold,
+            "participants": [
+                {**asdict(row), "face_rate": row.face_rate, "flagged": row.flagged} for row in quality
+            ],
+            **aggregates.quality_totals(screening),
+        },
+        "timeline": {
+            "bin_seconds": float(bin_seconds or screening.sampling_interval),
+            "smoothing": smoothing,
+            "bins": [{"start": b.start, "participants": b.participants, **b.means} for b in bins],
+        },
+        "reaction_summary": aggregates.reaction_summary(aggregates.included_samples(screening)),
+        "scenes": aggregates.scene_summaries(screening),
+        "top_moments": aggregates.top_moments(bins),
+        "before_after": [
+            {
+                "question_id": report.question.pk, "chart": f"question-{report.question.pk}",
+                "question": report.question.text, "kind": report.question.kind,
+                "phase": report.question.phase, "distributions": report.distributions, "changes": report.changes,
+                "mean_change": report.mean_change,
+            }
+            for report in aggregates.before_after(screening)
+        ],
+        "emotion_by_answer": [
+            {**table, "chart": f"answer-{table['question_id']}"} for table in aggregates.emotion_by_answer(screening)
+        ],
+    }  # fmt: skip
+
+
+def participant_report(participant: Participant) -> dict[str, Any]:
+    """One participant: timeline, the reference's Table 1 (1 for the dominant emotion per timestamp), answers."""
+    samples = list(participant.samples.order_by("media_time"))
+    answers = {(a.question_id, a.phase): a.value for a in participant.answers.all()}
+    questions = list(participant.screening.questions.all())
+    faces = [s for s in samples if s.face_found]
+    return {
+        "participant": {
+            "id": participant.pk, "label": str(participant), "external_id": participant.external_id,
+            "state": participant.state, "excluded": participant.excluded_from_reports,
+        },
+        "quality": {
+            "samples": len(samples), "faces": len(faces),
+            "face_rate": len(faces) / len(samples) if samples else None,
+        },
+        "timeline": [
+            {"media_time": s.media_time, "face": s.face_found, "emotion": s.dominant_emotion or None,
+             **{e: getattr(s, e) for e in EMOTIONS}}
+            for s in samples
+        ],
+        "table1": {
+            "timestamps": [s.media_time for s in samples],
+            "rows": {e: [int(s.dominant_emotion == e) for s in samples] for e in EMOTIONS},
+        },
+        "answers": [
+            {
+                "question": q.text, "kind": q.kind,
+                "before": answers.get((q.pk, "before")) if q.asked_in(Question.Phase.BEFORE) else None,
+                "after": answers.get((q.pk, "after")) if q.asked_in(Question.Phase.AFTER) else None,
+                "asked_before": q.asked_in(Question.Phase.BEFORE), "asked_after": q.asked_in(Question.Phase.AFTER),
+            }
+            for q in questions
+        ],
+    }  # fmt: skip

@@ -1,0 +1,108 @@
+"""Report charts drawn with matplotlib, returned as PNG bytes (served, embedded in pages and the PDF)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from inference.labels import EMOTIONS
+from screenings.reports.aggregates import answer_sort_key
+
+COLOURS = {"angry": "#d62728", "disgust": "#8c564b", "fear": "#9467bd", "happy": "#2ca02c", "sad": "#1f77b4",
+           "surprise": "#ff7f0e", "neutral": "#7f7f7f"}  # fmt: skip
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _empty(figure: Figure, axis: Any, message: str) -> bytes:
+    axis.text(0.5, 0.5, message, ha="center", va="center", transform=axis.transAxes, color="#666")
+    axis.set_axis_off()
+    return _png(figure)
+
+
+def timeline_png(
+    points: list[dict[str, Any]], *, time_key: str = "start", title: str = "Emotion probability against time"
+) -> bytes:
+    """One line per emotion: probability (0-1) over media time."""
+    figure, axis = plt.subplots(figsize=(10, 4))
+    if not points:
+        return _empty(figure, axis, "No faces were read yet.")
+    times = [p[time_key] for p in points]
+    for emotion in EMOTIONS:
+        axis.plot(times, [p[emotion] if p[emotion] is not None else float("nan") for p in points],
+                  label=emotion, color=COLOURS[emotion], linewidth=1.4)  # fmt: skip
+    axis.set(xlabel="media time (s)", ylabel="probability", ylim=(0, 1), title=title)
+    axis.grid(alpha=0.3)
+    axis.legend(ncol=7, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
+    return _png(figure)
+
+
+def summary_png(shares: dict[str, float], *, title: str = "Summary of reactions") -> bytes:
+    """Bars: share of each dominant emotion."""
+    figure, axis = plt.subplots(figsize=(6, 3.5))
+    if not any(shares.values()):
+        return _empty(figure, axis, "No faces were read yet.")
+    axis.bar(list(EMOTIONS), [shares[e] * 100 for e in EMOTIONS], color=[COLOURS[e] for e in EMOTIONS])
+    axis.set(ylabel="% of samples", title=title)
+    axis.grid(axis="y", alpha=0.3)
+    return _png(figure)
+
+
+def scenes_png(scenes: list[dict[str, Any]]) -> bytes:
+    """Grouped bars: the dominant-emotion shares within each scene."""
+    figure, axis = plt.subplots(figsize=(9, 3.8))
+    if not scenes:
+        return _empty(figure, axis, "No scenes are defined for this screening.")
+    width = 0.8 / len(EMOTIONS)
+    for index, emotion in enumerate(EMOTIONS):
+        positions = [s + index * width for s in range(len(scenes))]
+        axis.bar(positions, [scene["shares"][emotion] * 100 for scene in scenes], width, label=emotion,
+                 color=COLOURS[emotion])  # fmt: skip
+    axis.set_xticks([s + 0.4 - width / 2 for s in range(len(scenes))], [scene["label"] for scene in scenes])
+    axis.set(ylabel="% of samples", title="Reactions per scene")
+    axis.legend(ncol=7, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
+    return _png(figure)
+
+
+def distribution_png(question: dict[str, Any]) -> bytes:
+    """Side-by-side bars of a question's answers before and after."""
+    figure, axis = plt.subplots(figsize=(6, 3.2))
+    distributions = question["distributions"]
+    answers = sorted({a for counts in distributions.values() for a in counts}, key=answer_sort_key)
+    if not answers:
+        return _empty(figure, axis, "No answers yet.")
+    phases = [phase for phase in ("before", "after") if phase in distributions]
+    width = 0.8 / max(1, len(phases))
+    for index, phase in enumerate(phases):
+        counts = distributions[phase]
+        axis.bar([a + index * width for a in range(len(answers))], [counts.get(x, 0) for x in answers], width,
+                 label=phase, color="#9bb4e8" if phase == "before" else "#2f5bd3")  # fmt: skip
+    axis.set_xticks([a + width * (len(phases) - 1) / 2 for a in range(len(answers))],
+                    [x if len(x) < 18 else x[:16] + "…" for x in answers], rotation=20)  # fmt: skip
+    axis.set(ylabel="participants", title=question["question"][:70])
+    axis.legend(fontsize=8)
+    return _png(figure)
+
+
+def emotion_by_answer_png(table: dict[str, Any], *, emotion: str = "happy") -> bytes:
+    """Bars: the mean of one emotion while watching, for each after-answer."""
+    figure, axis = plt.subplots(figsize=(6, 3.2))
+    rows = table["rows"]
+    if not rows:
+        return _empty(figure, axis, "No answers joined with emotion readings yet.")
+    axis.bar([str(row["answer"])[:16] for row in rows], [row["means"][emotion] for row in rows], color=COLOURS[emotion])
+    axis.set(ylabel=f"mean {emotion} while watching", title=table["question"][:70])
+    axis.grid(axis="y", alpha=0.3)
+    return _png(figure)

@@ -1,0 +1,256 @@
+"""Report downloads, one small class per format: ``render(screening) -> (filename, mimetype, content)``.
+
+``content`` is bytes, or an iterator of bytes for exports that stream (the samples CSV),
+so a screening of any size never sits in memory whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
+
+from inference.labels import EMOTIONS
+from screenings.models import Answer, Question, Screening
+from screenings.reports import aggregates, charts
+from screenings.reports.builder import screening_report
+
+SAMPLE_COLUMNS = ["participant", "external_id", "media_time", "face_found", *EMOTIONS, "dominant_emotion"]
+Content = bytes | Iterator[bytes]
+
+
+class _Echo:
+    """A file-like object whose write returns what it was given, for streaming csv.writer rows."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_rows(rows: Iterable[Iterable[Any]]) -> Iterator[bytes]:
+    writer = csv.writer(_Echo())
+    batch: list[str] = []
+    for row in rows:
+        batch.append(writer.writerow(row))
+        if len(batch) >= 2000:
+            yield "".join(batch).encode()
+            batch = []
+    if batch:
+        yield "".join(batch).encode()
+
+
+def _value_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(str(item) for item in value)
+    return str(value)
+
+
+def sample_rows(screening: Screening) -> Iterator[tuple]:
+    """Every included sample as a row of SAMPLE_COLUMNS, read in chunks straight from the database."""
+    rows = (
+        aggregates.included_samples(screening)
+        .order_by("participant_id", "media_time")
+        .values_list(
+            "participant_id", "participant__external_id", "media_time", "face_found", *EMOTIONS, "dominant_emotion"
+        )
+        .iterator(chunk_size=10_000)
+    )
+    for row in rows:
+        yield (*row[:3], int(row[3]), *(None if v is None else round(v, 4) for v in row[4:11]), row[11])
+
+
+def participant_rows(screening: Screening) -> tuple[list[str], list[list[Any]]]:
+    """One row per included participant: before answers, emotion summary, after answers."""
+    questions = list(screening.questions.all())
+    before = [q for q in questions if q.asked_in(Question.Phase.BEFORE)]
+    after = [q for q in questions if q.asked_in(Question.Phase.AFTER)]
+    quality = {row.participant_id: row for row in aggregates.data_quality(screening)}
+    means = aggregates.emotion_means_by_participant(screening)
+    answers = {
+        (participant_id, question_id, phase): value
+        for participant_id, question_id, phase, value in Answer.objects.filter(
+            participant__screening=screening
+        ).values_list("participant_id", "question_id", "phase", "value")
+    }
+    header = ["participant", "external_id", "state", "samples", "face_rate"]
+    header += [f"before: {q.text}" for q in before] + [f"mean {e}" for e in EMOTIONS]
+    header += [f"after: {q.text}" for q in after]
+    rows = []
+    for participant in screening.participants.filter(excluded_from_reports=False).order_by("pk"):
+        row_quality = quality.get(participant.pk)
+        face_rate = row_quality.face_rate if row_quality else None
+        emotion = means.get(participant.pk, {})
+        row: list[Any] = [participant.pk, participant.external_id, participant.state]
+        row += [row_quality.samples if row_quality else 0, "" if face_rate is None else round(face_rate, 4)]
+        row += [_value_text(answers.get((participant.pk, q.pk, "before"))) for q in before]
+        row += [round(emotion[e], 4) if e in emotion else "" for e in EMOTIONS]
+        row += [_value_text(answers.get((participant.pk, q.pk, "after"))) for q in after]
+        rows.append(row)
+    return header, rows
+
+
+class Exporter:
+    """A report format: ``render`` returns the file name, its MIME type and its content."""
+
+    identifier: ClassVar[str]
+    verbose_name: ClassVar[str]
+
+    def render(self, screening: Screening) -> tuple[str, str, Content]:
+        raise NotImplementedError
+
+
+class SamplesCsvExporter(Exporter):
+    """Every sample, one row each; streamed."""
+
+    identifier = "samples-csv"
+    verbose_name = "Samples (CSV)"
+
+    def render(self, screening: Screening) -> tuple[str, str, Content]:
+        def stream() -> Iterator[bytes]:
+            yield from _csv_rows([SAMPLE_COLUMNS])
+            yield from _csv_rows(sample_rows(screening))
+
+        return f"{screening.slug}-samples.csv", "text/csv", stream()
+
+
+class ParticipantsCsvExporter(Exporter):
+    """One row per participant: before answers, emotion summary, after answers."""
+
+    identifier = "participants-csv"
+    verbose_name = "Participants (CSV)"
+
+    def render(self, screening: Screening) -> tuple[str, str, Content]:
+        header, rows = participant_rows(screening)
+        return f"{screening.slug}-participants.csv", "text/csv", b"".join(_csv_rows([header, *rows]))
+
+
+class XlsxExporter(Exporter):
+    """A workbook with the sheets summary, timeline, scenes, participants, answers, samples."""
+
+    identifier = "xlsx"
+    verbose_name = "Workbook (XLSX)"
+
+    def render(self, screening: Screening) -> tuple[str, str, Content]:
+        from openpyxl import Workbook
+
+        report = screening_report(screening)
+        workbook = Workbook(write_only=True)
+        summary = workbook.create_sheet("summary")
+        summary.append(["screening", screening.title])
+        for step, count in report["funnel"].items():
+            summary.append([step, count])
+        summary.append([])
+        summary.append(["emotion", "share of samples"])
+        for emotion, share in report["reaction_summary"].items():
+            summary.append([emotion, share])
+        timeline = workbook.create_sheet("timeline")
+        timeline.append(["start", "participants", *EMOTIONS])
+        for point in report["timeline"]["bins"]:
+            timeline.append([point["start"], point["participants"], *(point[e] for e in EMOTIONS)])
+        scenes = workbook.create_sheet("scenes")
+        scenes.append(["scene", "start", "end", *(f"share {e}" for e in EMOTIONS), *(f"mean {e}" for e in EMOTIONS)])
+        for scene in report["scenes"]:
+            shares = [scene["shares"][e] for e in EMOTIONS]
+            scenes.append(
+                [scene["label"], scene["start"], scene["end"], *shares, *(scene["means"][e] for e in EMOTIONS)]
+            )
+        participants = workbook.create_sheet("participants")
+        header, rows = participant_rows(screening)
+        for row in [header, *rows]:
+            participants.append(row)
+        answers = workbook.create_sheet("answers")
+        answers.append(["participant", "external_id", "phase", "question", "answer"])
+        included = Answer.objects.filter(participant__screening=screening, participant__excluded_from_reports=False)
+        for answer in included.select_related("participant", "question").order_by("participant_id", "phase"):
+            answers.append(
+                [answer.participant_id, answer.participant.external_id, answer.phase, answer.question.text,
+                 _value_text(answer.value)]
+            )  # fmt: skip
+        samples = workbook.create_sheet("samples")
+        samples.append(SAMPLE_COLUMNS)
+        for row in sample_rows(screening):
+            samples.append(list(row))
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return f"{screening.slug}-report.xlsx", mimetype, buffer.getvalue()
+
+
+class PdfExporter(Exporter):
+    """A printable report with the charts and the main tables."""
+
+    identifier = "pdf"
+    verbose_name = "Report (PDF)"
+
+    def render(self, screening: Screening) -> tuple[str, str, Content]:
+        from reportlab.lib.pagesizes import A4
+        from reportlab.lib.styles import getSampleStyleSheet
+        from reportlab.lib.units import cm
+        from reportlab.platypus import Image, Paragraph, SimpleDocTemplate
+
+        report = screening_report(screening)
+        styles = getSampleStyleSheet()
+        width = A4[0] - 4 * cm
+
+        def image(png: bytes, aspect: float) -> Image:
+            return Image(io.BytesIO(png), width=width, height=width * aspect)
+
+        def heading(text: str) -> Paragraph:
+            return Paragraph(text, styles["Heading2"])
+
+        funnel = report["funnel"]
+        story: list[Any] = [Paragraph(f"Reaction report: {screening.title}", styles["Title"])]
+        story += [heading("Participation"), _pdf_table([list(funnel), list(funnel.values())])]
+        story += [
+            heading("Audience emotion over the stimulus"),
+            image(charts.timeline_png(report["timeline"]["bins"]), 0.4),
+        ]
+        story += [heading("Summary of reactions"), image(charts.summary_png(report["reaction_summary"]), 0.58)]
+        if report["scenes"]:
+            story += [heading("Scenes"), image(charts.scenes_png(report["scenes"]), 0.42)]
+        moments = [["emotion", "window (s)", "mean"]]
+        for emotion, windows in report["top_moments"].items():
+            moments += [[emotion, f"{w['start']:.1f}-{w['end']:.1f}", f"{w['mean']:.3f}"] for w in windows[:1]]
+        story += [heading("Top moments"), _pdf_table(moments)]
+        quality = [["participant", "samples", "face rate", "flagged", "excluded"]]
+        for row in report["quality"]["participants"]:
+            rate = "" if row["face_rate"] is None else f"{row['face_rate']:.0%}"
+            flags = ["yes" if row["flagged"] else "", "yes" if row["excluded"] else ""]
+            quality.append([row["label"], row["samples"], rate, *flags])
+        story += [heading("Data quality"), _pdf_table(quality), heading("Before and after")]
+        for question in report["before_after"]:
+            story.append(image(charts.distribution_png(question), 0.53))
+            if question["mean_change"] is not None:
+                story.append(Paragraph(f"Mean change after - before: {question['mean_change']:+.2f}", styles["Normal"]))
+        if report["emotion_by_answer"]:
+            story.append(heading("Emotion and answers"))
+        for table in report["emotion_by_answer"]:
+            story.append(image(charts.emotion_by_answer_png(table), 0.53))
+        buffer = io.BytesIO()
+        SimpleDocTemplate(buffer, pagesize=A4, title=f"Reaction report: {screening.title}").build(story)
+        return f"{screening.slug}-report.pdf", "application/pdf", buffer.getvalue()
+
+
+def _pdf_table(rows: list[list[Any]]) -> Any:
+    from reportlab.lib import colors
+    from reportlab.platypus import Table, TableStyle
+
+    table = Table(rows, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTSIZE", (0, 0), (-1, -1), 8),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf7")),
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c0c7d4")),
+            ]
+        )
+    )
+    return table
+
+
+EXPORTERS: dict[str, Exporter] = {
+    exporter.identifier: exporter
+    for exporter in (SamplesCsvExporter(), ParticipantsCsvExporter(), XlsxExporter(), PdfExporter())
+}

@@ -1,0 +1,123 @@
+"""Report pages, charts and downloads for the organizers of a screening (anyone else gets 404)."""
+
+from __future__ import annotations
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from inference.labels import EMOTIONS
+from screenings import selectors, services
+from screenings.reports import charts
+from screenings.reports.builder import participant_report, screening_report
+from screenings.reports.exporters import EXPORTERS
+from screenings.reports.options import ReportOptionsForm
+
+
+def _options(request: HttpRequest) -> tuple[ReportOptionsForm, dict]:
+    form = ReportOptionsForm(request.GET)
+    return form, form.options() if form.is_valid() else {}
+
+
+@staff_member_required
+@require_GET
+def report_page(request: HttpRequest, screening_id: int) -> HttpResponse:
+    screening = selectors.screening_for_organizer(user=request.user, pk=screening_id)
+    form, options = _options(request)
+    if form.errors:
+        return render(request, "screenings/organizer/report.html", {"screening": screening, "form": form}, status=400)
+    report = screening_report(screening, **options)
+    return render(
+        request,
+        "screenings/organizer/report.html",
+        {"screening": screening, "form": form, "report": report, "emotions": EMOTIONS, "exporters": EXPORTERS.values(),
+         "query": request.GET.urlencode()},
+    )  # fmt: skip
+
+
+@staff_member_required
+@require_GET
+def chart(request: HttpRequest, screening_id: int, name: str) -> HttpResponse:
+    """One chart of the report as PNG: timeline, summary, scenes, question-<id>, answer-<id>."""
+    screening = selectors.screening_for_organizer(user=request.user, pk=screening_id)
+    form, options = _options(request)
+    if form.errors:
+        return HttpResponse("bad report options: " + form.errors.as_text(), status=400, content_type="text/plain")
+    report = screening_report(screening, **options)
+    if name == "timeline":
+        png = charts.timeline_png(report["timeline"]["bins"])
+    elif name == "summary":
+        png = charts.summary_png(report["reaction_summary"])
+    elif name == "scenes":
+        png = charts.scenes_png(report["scenes"])
+    elif name.startswith("question-"):
+        question = next((q for q in report["before_after"] if q["chart"] == name), None)
+        if question is None:
+            raise Http404("No such question.")
+        png = charts.distribution_png(question)
+    elif name.startswith("answer-"):
+        table = next((t for t in report["emotion_by_answer"] if t["chart"] == name), None)
+        if table is None:
+            raise Http404("No such question.")
+        png = charts.emotion_by_answer_png(table, emotion=request.GET.get("emotion", "happy"))
+    else:
+        raise Http404("No such chart.")
+    return HttpResponse(png, content_type="image/png")
+
+
+def export_response(screening_id: int, identifier: str, user: object) -> HttpResponse:
+    """The download named ``identifier`` for the user's screening; streams when the exporter does."""
+    screening = selectors.screening_for_organizer(user=user, pk=screening_id)
+    exporter = EXPORTERS.get(identifier)
+    if exporter is None:
+        raise Http404("No such download.")
+    filename, mimetype, content = exporter.render(screening)
+    if isinstance(content, bytes):
+        response: HttpResponse = HttpResponse(content, content_type=mimetype)
+    else:
+        response = StreamingHttpResponse(content, content_type=mimetype)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@staff_member_required
+@require_GET
+def download(request: HttpRequest, screening_id: int, identifier: str) -> HttpResponse:
+    return export_response(screening_id, identifier, request.user)
+
+
+@staff_member_required
+@require_GET
+def participant_page(request: HttpRequest, screening_id: int, participant_id: int) -> HttpResponse:
+    screening = selectors.screening_for_organizer(user=request.user, pk=screening_id)
+    participant = get_object_or_404(screening.participants, pk=participant_id)
+    report = participant_report(participant)
+    return render(
+        request,
+        "screenings/organizer/participant_report.html",
+        {"screening": screening, "participant": participant, "report": report, "emotions": EMOTIONS},
+    )
+
+
+@staff_member_required
+@require_GET
+def participant_chart(request: HttpRequest, screening_id: int, participant_id: int) -> HttpResponse:
+    screening = selectors.screening_for_organizer(user=request.user, pk=screening_id)
+    participant = get_object_or_404(screening.participants, pk=participant_id)
+    points = [p for p in participant_report(participant)["timeline"] if p["face"]]
+    png = charts.timeline_png(points, time_key="media_time", title=f"{participant}: emotion probability against time")
+    return HttpResponse(png, content_type="image/png")
+
+
+@staff_member_required
+@require_POST
+def participant_exclusion(request: HttpRequest, screening_id: int, participant_id: int) -> HttpResponse:
+    """Exclude a participant from (or include them in) every aggregate of the report."""
+    screening = selectors.screening_for_organizer(user=request.user, pk=screening_id)
+    participant = get_object_or_404(screening.participants, pk=participant_id)
+    excluded = request.POST.get("excluded")
+    if excluded not in ("0", "1"):
+        return HttpResponse("excluded must be 0 or 1", status=400, content_type="text/plain")
+    services.participant_exclusion_set(participant=participant, excluded=excluded == "1")
+    return redirect("organizer-report", screening_id=screening.pk)
