@@ -15,5 +15,11 @@ nested.register("answers", views.AnswerViewSet, basename="screening-answer")
 
 urlpatterns = [
     path("", include(router.urls)),
+    path("screenings/<int:screening_pk>/report/", views.ReportView.as_view(), name="api-report"),
+    path(
+        "screenings/<int:screening_pk>/report/<slug:identifier>/",
+        views.ReportDownloadView.as_view(),
+        name="api-report-download",
+    ),
     path("screenings/<int:screening_pk>/", include(nested.urls)),
 ]

@@ -5,16 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from screenings import selectors, services
 from screenings.api import serializers
 from screenings.models import Answer, Marker, Participant, Question, Screening
+from screenings.reports.builder import screening_report
+from screenings.reports.options import ReportOptionsForm
+from screenings.views.reports import export_response
 
 
 class ScreeningViewSet(viewsets.ModelViewSet):
@@ -152,3 +158,32 @@ class AnswerViewSet(ScreeningScopedMixin, viewsets.ReadOnlyModelViewSet):
                 raise ValidationError({"participant": "participant must be a participant id"})
             answers = answers.filter(participant_id=int(participant))
         return answers.order_by("participant_id", "phase", "question__order", "question_id")
+
+
+class ReportView(ScreeningScopedMixin, APIView):
+    """The combined report as JSON: funnel, quality, timeline, summaries, top moments, before/after."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("bin", float, description="time bin in seconds (default: the sampling interval)"),
+            OpenApiParameter("smoothing", int, description="moving average over this many bins (1-31)"),
+            OpenApiParameter("threshold", float, description="face-found rate below which a participant is flagged"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+        operation_id="screenings_report",
+    )
+    def get(self, request: Request, screening_pk: int) -> Response:
+        form = ReportOptionsForm(request.query_params)
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        return Response(screening_report(self.get_screening(), **form.options()))
+
+
+class ReportDownloadView(APIView):
+    """A report download: samples-csv, participants-csv, xlsx or pdf."""
+
+    @extend_schema(
+        operation_id="screenings_report_download", responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}
+    )
+    def get(self, request: Request, screening_pk: int, identifier: str) -> HttpResponse:
+        return export_response(screening_pk, identifier, request.user)

@@ -261,3 +261,37 @@ class TestSecondOrganizer:
     def test_a_participant_of_another_screening_is_404_under_mine(self, organizer, organizer_client, study):
         foreign = ParticipantFactory()
         assert organizer_client.get(report_url(study, "organizer-participant", foreign.pk)).status_code == 404
+
+
+class TestReportApi:
+    @pytest.fixture
+    def api(self, organizer):
+        from rest_framework.test import APIClient
+
+        client = APIClient()
+        client.force_authenticate(organizer)
+        return client
+
+    def test_the_report_as_json(self, api, study):
+        body = api.get(f"/api/screenings/{study.pk}/report/", {"smoothing": 1}).json()
+        assert body["funnel"]["completed"] == 3
+        assert [b["start"] for b in body["timeline"]["bins"]] == [0.0, 1.0, 3.0]
+        assert body["before_after"][0]["mean_change"] == 1.0
+
+    def test_bad_options_are_refused_with_field_messages(self, api, study):
+        response = api.get(f"/api/screenings/{study.pk}/report/", {"smoothing": "x", "bin": "-1"})
+        assert response.status_code == 400 and {"smoothing", "bin"} <= set(response.json())
+
+    def test_downloads_through_the_api(self, api, study):
+        response = api.get(f"/api/screenings/{study.pk}/report/participants-csv/")
+        assert response.status_code == 200 and response["Content-Type"] == "text/csv"
+        assert api.get(f"/api/screenings/{study.pk}/report/nope/").status_code == 404
+
+    def test_another_organizer_gets_404_from_the_report_api(self, other_organizer, study):
+        from rest_framework.test import APIClient
+
+        client = APIClient()
+        client.force_authenticate(other_organizer)
+        assert client.get(f"/api/screenings/{study.pk}/report/").status_code == 404
+        for identifier in ("samples-csv", "participants-csv", "xlsx", "pdf"):
+            assert client.get(f"/api/screenings/{study.pk}/report/{identifier}/").status_code == 404
