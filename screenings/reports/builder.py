@@ -39,19 +39,26 @@ def screening_report(
         "reaction_summary": aggregates.reaction_summary(aggregates.included_samples(screening)),
         "scenes": aggregates.scene_summaries(screening),
         "top_moments": aggregates.top_moments(bins),
-        "before_after": [
-            {
-                "question_id": report.question.pk, "chart": f"question-{report.question.pk}",
-                "question": report.question.text, "kind": report.question.kind,
-                "phase": report.question.phase, "distributions": report.distributions, "changes": report.changes,
-                "mean_change": report.mean_change,
-            }
-            for report in aggregates.before_after(screening)
-        ],
-        "emotion_by_answer": [
-            {**table, "chart": f"answer-{table['question_id']}"} for table in aggregates.emotion_by_answer(screening)
-        ],
+        "before_after": before_after_items(screening),
+        "emotion_by_answer": emotion_by_answer_items(screening),
     }  # fmt: skip
+
+
+def before_after_items(screening: Screening) -> list[dict[str, Any]]:
+    """Each question's answers before and after, and the change for numeric questions asked in both."""
+    return [
+        {
+            "question_id": report.question.pk, "chart": f"question-{report.question.pk}",
+            "question": report.question.text, "kind": report.question.kind, "phase": report.question.phase,
+            "distributions": report.distributions, "changes": report.changes, "mean_change": report.mean_change,
+        }
+        for report in aggregates.before_after(screening)
+    ]  # fmt: skip
+
+
+def emotion_by_answer_items(screening: Screening) -> list[dict[str, Any]]:
+    """Participants grouped by each after-answer, with their mean emotions while watching."""
+    return [{**table, "chart": f"answer-{table['question_id']}"} for table in aggregates.emotion_by_answer(screening)]
 
 
 def participant_report(participant: Participant) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from inference.labels import EMOTIONS
 from screenings import selectors, services
-from screenings.reports import charts
-from screenings.reports.builder import participant_report, screening_report
+from screenings.reports import aggregates, charts
+from screenings.reports.builder import before_after_items, emotion_by_answer_items, participant_report, screening_report
 from screenings.reports.exporters import EXPORTERS
 from screenings.reports.options import ReportOptionsForm
 
@@ -44,20 +44,21 @@ def chart(request: HttpRequest, screening_id: int, name: str) -> HttpResponse:
     form, options = _options(request)
     if form.errors:
         return HttpResponse("bad report options: " + form.errors.as_text(), status=400, content_type="text/plain")
-    report = screening_report(screening, **options)
+    # Each chart computes only its own aggregate: the page loads several charts at once.
     if name == "timeline":
-        png = charts.timeline_png(report["timeline"]["bins"])
+        bins = aggregates.timeline(screening, bin_seconds=options["bin_seconds"], smoothing=options["smoothing"])
+        png = charts.timeline_png([{"start": b.start, **b.means} for b in bins])
     elif name == "summary":
-        png = charts.summary_png(report["reaction_summary"])
+        png = charts.summary_png(aggregates.reaction_summary(aggregates.included_samples(screening)))
     elif name == "scenes":
-        png = charts.scenes_png(report["scenes"])
+        png = charts.scenes_png(aggregates.scene_summaries(screening))
     elif name.startswith("question-"):
-        question = next((q for q in report["before_after"] if q["chart"] == name), None)
+        question = next((q for q in before_after_items(screening) if q["chart"] == name), None)
         if question is None:
             raise Http404("No such question.")
         png = charts.distribution_png(question)
     elif name.startswith("answer-"):
-        table = next((t for t in report["emotion_by_answer"] if t["chart"] == name), None)
+        table = next((t for t in emotion_by_answer_items(screening) if t["chart"] == name), None)
         if table is None:
             raise Http404("No such question.")
         png = charts.emotion_by_answer_png(table, emotion=request.GET.get("emotion", "happy"))

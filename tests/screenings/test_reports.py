@@ -164,6 +164,22 @@ class TestPagesAndDownloads:
     @pytest.mark.parametrize(
         "query", ["bin=0", "bin=abc", "smoothing=0", "smoothing=99", "threshold=2", "threshold=-1"]
     )
+    def test_the_page_takes_the_same_number_of_queries_however_many_participants(self, organizer_client, study):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        def queries() -> int:
+            with CaptureQueriesContext(connection) as captured:
+                assert organizer_client.get(report_url(study)).status_code == 200
+            return len(captured)
+
+        few = queries()
+        for index in range(5):
+            watcher = ParticipantFactory(screening=study, state=State.COMPLETED, watch_started_at="2026-01-01T00:00Z")
+            sample(watcher, 0.0, happy=0.5)
+            AnswerFactory(participant=watcher, question=study.questions.first(), phase="after", value=index % 5 + 1)
+        assert queries() == few
+
     def test_bad_report_options_get_a_message(self, organizer_client, study, query):
         response = organizer_client.get(report_url(study) + "?" + query)
         assert response.status_code == 400 and 'class="error"' in response.content.decode()

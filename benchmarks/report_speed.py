@@ -1,0 +1,124 @@
+"""Report speed: 100 participants x 2 hours at one sample per second (720,000 samples).
+
+Run by hand on a scratch database (it adds a screening full of generated samples):
+
+    DEBUG=1 DATA_DIR=/tmp/report-bench .venv/bin/python benchmarks/report_speed.py [--participants 100 --seconds 7200]
+
+Reports: the time to render the screening report page and its charts, and the samples CSV
+streaming rate. (That the page's query count does not grow with participants is a test:
+tests/screenings/test_reports.py.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reactionsite.settings")
+
+
+def generate(participants: int, seconds: int, slug: str):  # type: ignore[no-untyped-def]
+    import numpy as np
+    from django.utils import timezone
+
+    from inference.labels import EMOTIONS
+    from screenings.models import EmotionSample, Marker, Participant, Question
+    from tests.factories import AnswerFactory, OrganizerFactory, QuestionFactory, ScreeningFactory
+
+    organizer = OrganizerFactory(username="report-benchmark")
+    screening = ScreeningFactory(owner=organizer, slug=slug, stimulus_duration=float(seconds))
+    for index in range(6):
+        Marker.objects.create(
+            screening=screening, start=index * seconds / 6, end=(index + 1) * seconds / 6, label=f"Act {index + 1}"
+        )
+    mood = QuestionFactory(screening=screening, phase=Question.Phase.BOTH, kind=Question.Kind.LIKERT5, text="Mood?")
+    liked = QuestionFactory(
+        screening=screening, phase=Question.Phase.AFTER, kind=Question.Kind.LIKERT7, text="Liked it?"
+    )
+    rng = np.random.default_rng(0)
+    now = timezone.now()
+    people = Participant.objects.bulk_create(
+        [
+            Participant(screening=screening, state=Participant.State.COMPLETED, watch_started_at=now)
+            for _ in range(participants)
+        ]
+    )
+    for person in people:
+        AnswerFactory(participant=person, question=mood, phase="before", value=int(rng.integers(1, 6)))
+        AnswerFactory(participant=person, question=mood, phase="after", value=int(rng.integers(1, 6)))
+        AnswerFactory(participant=person, question=liked, phase="after", value=int(rng.integers(1, 8)))
+        probabilities = rng.dirichlet(np.ones(len(EMOTIONS)), size=seconds)
+        faces = rng.random(seconds) > 0.05
+        EmotionSample.objects.bulk_create(
+            [
+                EmotionSample(
+                    participant=person, screening=screening, media_time=float(t), captured_at=now,
+                    face_found=bool(faces[t]),
+                    dominant_emotion=EMOTIONS[int(probabilities[t].argmax())] if faces[t] else "",
+                    **({e: float(p) for e, p in zip(EMOTIONS, probabilities[t], strict=True)} if faces[t] else {}),
+                )
+                for t in range(seconds)
+            ],
+            batch_size=5000,
+        )  # fmt: skip
+    return screening, organizer
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--participants", type=int, default=100)
+    parser.add_argument("--seconds", type=int, default=7200)
+    arguments = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import Client
+    from django.urls import reverse
+
+    settings.ALLOWED_HOSTS = ["*"]
+    call_command("migrate", verbosity=0)
+    stamp = time.time_ns()
+    started = time.perf_counter()
+    big, organizer = generate(arguments.participants, arguments.seconds, f"report-bench-{stamp}")
+    print(f"generated {arguments.participants * arguments.seconds} samples in {time.perf_counter() - started:.0f} s")
+    client = Client()
+    client.force_login(organizer)
+
+    def page(screening) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+        """Seconds for the page's HTML, and seconds for all its charts."""
+        began = time.perf_counter()
+        response = client.get(reverse("organizer-report", args=[screening.pk]))
+        html_seconds = time.perf_counter() - began
+        assert response.status_code == 200
+        began = time.perf_counter()
+        for chart in re.findall(r'src="([^"]+\.png[^"]*)"', response.content.decode()):
+            assert client.get(chart.replace("&amp;", "&")).status_code == 200
+        return html_seconds, time.perf_counter() - began
+
+    page(big)  # warm caches, as a second organizer visit would
+    big_seconds, chart_seconds = page(big)
+    began = time.perf_counter()
+    response = client.get(reverse("organizer-download", args=[big.pk, "samples-csv"]))
+    size = sum(len(chunk) for chunk in response.streaming_content)
+    csv_seconds = time.perf_counter() - began
+    rows = arguments.participants * arguments.seconds
+    print("| measure | value |")
+    print("|---|---:|")
+    print(f"| report page HTML, {rows:,} samples | {big_seconds:.2f} s |")
+    print(f"| all the page's charts (PNG), together | {chart_seconds:.2f} s |")
+    print(
+        f"| samples CSV, {rows:,} rows ({size / 1e6:.0f} MB) | {csv_seconds:.1f} s = {rows / csv_seconds:,.0f} rows/s |"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
