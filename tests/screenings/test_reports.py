@@ -161,9 +161,6 @@ class TestPagesAndDownloads:
                         "Before and after", "Emotion and answers"):  # fmt: skip
             assert heading in page
 
-    @pytest.mark.parametrize(
-        "query", ["bin=0", "bin=abc", "smoothing=0", "smoothing=99", "threshold=2", "threshold=-1"]
-    )
     def test_the_page_takes_the_same_number_of_queries_however_many_participants(self, organizer_client, study):
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
@@ -180,6 +177,9 @@ class TestPagesAndDownloads:
             AnswerFactory(participant=watcher, question=study.questions.first(), phase="after", value=index % 5 + 1)
         assert queries() == few
 
+    @pytest.mark.parametrize(
+        "query", ["bin=0", "bin=abc", "smoothing=0", "smoothing=99", "threshold=2", "threshold=-1"]
+    )
     def test_bad_report_options_get_a_message(self, organizer_client, study, query):
         response = organizer_client.get(report_url(study) + "?" + query)
         assert response.status_code == 400 and 'class="error"' in response.content.decode()
