@@ -102,7 +102,9 @@ def emotion_by_answer_png(table: dict[str, Any], *, emotion: str = "happy") -> b
     rows = table["rows"]
     if not rows:
         return _empty(figure, axis, "No answers joined with emotion readings yet.")
-    axis.bar([str(row["answer"])[:16] for row in rows], [row["means"][emotion] for row in rows], color=COLOURS[emotion])
+    positions = range(len(rows))
+    axis.bar(positions, [row["means"][emotion] for row in rows], color=COLOURS[emotion])
+    axis.set_xticks(positions, [str(row["answer"])[:16] for row in rows])
     axis.set(ylabel=f"mean {emotion} while watching", title=table["question"][:70])
     axis.grid(axis="y", alpha=0.3)
     return _png(figure)
