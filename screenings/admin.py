@@ -172,9 +172,13 @@ class ScreeningAdmin(OrganizerAccessMixin, admin.ModelAdmin):
     def sample_count(self, obj: Screening) -> int:
         return obj.sample_count
 
-    @admin.display(description="live")
+    @admin.display(description="results")
     def live_link(self, obj: Screening) -> str:
-        return format_html('<a href="{}">live view</a>', reverse("organizer-live", args=[obj.pk]))
+        return format_html(
+            '<a href="{}">report</a> · <a href="{}">live view</a>',
+            reverse("organizer-report", args=[obj.pk]),
+            reverse("organizer-live", args=[obj.pk]),
+        )
 
     @admin.display(description="open link")
     def open_link(self, obj: Screening) -> str:
