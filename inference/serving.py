@@ -18,10 +18,18 @@ from inference.faces import Box, FaceMode
 from inference.images import decode_grey
 from inference.predictor import EmotionPredictor, FaceResult, get_predictor, locate_faces
 
+
+def _worker_count() -> int:
+    raw = os.environ.get("FRAME_WORKERS", "").strip()
+    if not raw:
+        return os.cpu_count() or 2
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"FRAME_WORKERS must be a whole number of threads, 1 or more, got {raw!r}")
+    return int(raw)
+
+
 # OpenCV and Pillow release the GIL while decoding and detecting, so threads use every core.
-_frame_pool = ThreadPoolExecutor(
-    max_workers=int(os.environ.get("FRAME_WORKERS", "0")) or (os.cpu_count() or 2), thread_name_prefix="frames"
-)
+_frame_pool = ThreadPoolExecutor(max_workers=_worker_count(), thread_name_prefix="frames")
 
 
 @dataclass(frozen=True)
