@@ -52,6 +52,7 @@ class TrainingConfig:
     backbone_size: int = 96
     fine_tune_epochs: int = 0
     fine_tune_learning_rate: float = 1e-5
+    initial_weights: str | None = None
     seed: int = 1234
 
     @property
@@ -253,6 +254,9 @@ def train(config: TrainingConfig, *, resume: bool = False, verbose: int | str = 
         if not resume and last_checkpoint.exists():
             raise TrainingError(f"{output} already holds a run; pass --resume to continue it or choose another output")
         model = _build(config, steps_per_epoch)
+        if config.initial_weights is not None:
+            # A new cycle from an earlier run's weights (a warm restart of the learning-rate schedule).
+            model.set_weights(keras.models.load_model(config.initial_weights, compile=False).get_weights())
         (output / HISTORY_CSV).unlink(missing_ok=True)
     if initial_epoch >= config.total_epochs:
         logger.info("nothing to do: %d of %d epochs already done", initial_epoch, config.total_epochs)
@@ -298,6 +302,7 @@ def build_argument_parser(parser: argparse.ArgumentParser | None = None) -> argp
     parser.add_argument("--backbone-size", type=int, default=96, help="resnet50 input side (faces are resized to it)")
     parser.add_argument("--fine-tune-epochs", type=int, default=0, help="stage two: epochs with every layer trainable")
     parser.add_argument("--fine-tune-learning-rate", type=float, default=1e-5)
+    parser.add_argument("--initial-weights", default=None, help="start from this .keras model's weights")
     return parser
 
 
@@ -324,6 +329,7 @@ def config_from_arguments(arguments: argparse.Namespace | dict) -> TrainingConfi
         backbone_size=values["backbone_size"],
         fine_tune_epochs=values["fine_tune_epochs"],
         fine_tune_learning_rate=values["fine_tune_learning_rate"],
+        initial_weights=values["initial_weights"],
     )
 
 

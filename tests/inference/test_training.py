@@ -103,6 +103,18 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(small_csv, tmp_path):
     assert json.loads((tmp_path / "state.json").read_text())["best_val_accuracy"] >= history.val_accuracy.max() - 1e-6
 
 
+def test_a_new_cycle_starts_from_an_earlier_models_weights(small_csv, tmp_path):
+    import keras
+
+    first = train(config(small_csv, tmp_path / "first"), verbose=0)
+    second = config(small_csv, tmp_path / "second", initial_weights=str(first), learning_rate=0.0)
+    train(second, verbose=0)
+    before = keras.models.load_model(first).get_weights()
+    after = keras.models.load_model(tmp_path / "second" / "last.keras").get_weights()
+    # With a learning rate of zero the weights stay those it started from (batch statistics aside).
+    assert all(abs(a - b).max() < 1e-6 for a, b in zip(before[:2], after[:2], strict=True))
+
+
 def test_starting_over_an_existing_run_without_resume_is_refused(small_csv, tmp_path):
     train(config(small_csv, tmp_path), verbose=0)
     with pytest.raises(CommandError, match="--resume"):
