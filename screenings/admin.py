@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -27,8 +27,35 @@ from screenings.services import MAX_INVITES_PER_REQUEST
 from screenings.views.links import open_link_url, participant_link_url
 
 
+def organizer_choices() -> QuerySet:
+    """The users who can run screenings: active staff."""
+    return get_user_model().objects.filter(is_staff=True, is_active=True)
+
+
+def scoped_choices(model: type[Model], user: Any) -> QuerySet | None:
+    """What an organizer may pick in a foreign key to ``model``; None where the admin's default is already safe."""
+    if model is Screening:
+        return Screening.objects.for_organizer(user)
+    if model is Participant:
+        return Participant.objects.for_organizer(user)
+    if model is Question:
+        return Question.objects.filter(screening__in=Screening.objects.for_organizer(user))
+    if model is get_user_model():
+        return organizer_choices()
+    return None
+
+
 class OrganizerPermissionsMixin:
-    """Any active staff user may use these pages; which rows they reach is decided by ``get_queryset``."""
+    """Any active staff user may use these pages; which rows they reach is decided by ``get_queryset``.
+
+    Foreign-key choices are scoped the same way, so no form can point at another organizer's screening.
+    """
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        choices = scoped_choices(db_field.related_model, request.user)
+        if choices is not None:
+            kwargs["queryset"] = choices
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
     def _is_organizer(self, request: HttpRequest) -> bool:
         return bool(request.user.is_active and request.user.is_staff)
@@ -152,8 +179,13 @@ class ScreeningAdmin(OrganizerAccessMixin, admin.ModelAdmin):
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "collaborators":
-            kwargs["queryset"] = get_user_model().objects.filter(is_staff=True, is_active=True)
+            kwargs["queryset"] = organizer_choices()
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Screening | None = None) -> bool:
+        # The same rule as the API: data that participants gave is never deleted along with its screening.
+        deletable = obj is None or selectors.screening_is_deletable(screening=obj)
+        return super().has_delete_permission(request, obj) and deletable
 
     def save_model(self, request: HttpRequest, obj: Screening, form: Any, change: bool) -> None:
         if not change:
@@ -285,6 +317,10 @@ class ParticipantAdmin(OrganizerAccessMixin, admin.ModelAdmin):
         # Participants come from invites (the screening action or the API) and the open link.
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Participant | None = None) -> bool:
+        # A participant's data goes through erasure, which also deletes kept frames; the row stays for the counts.
+        return False
+
     @admin.display(description="samples", ordering="sample_count")
     def samples(self, obj: Participant) -> int:
         return obj.sample_count
@@ -325,7 +361,7 @@ class AnswerAdmin(ReadOnlyMixin, OrganizerAccessMixin, admin.ModelAdmin):
 @admin.register(EmotionSample)
 class EmotionSampleAdmin(ReadOnlyMixin, OrganizerAccessMixin, admin.ModelAdmin):
     list_display = ["participant", "screening", "media_time", "face_found", "dominant_emotion", "model_version"]
-    list_filter = ["face_found", "dominant_emotion"]
+    list_filter = [OwnScreeningFilter, "face_found", "dominant_emotion"]
     list_select_related = ["participant", "screening"]
     exclude = ["frame"]
 

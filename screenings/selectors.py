@@ -98,3 +98,8 @@ def audience_running_mean(*, screening: Screening) -> list[dict]:
         .order_by("media_time")
     )
     return list(rows)
+
+
+def screening_is_deletable(*, screening: Screening) -> bool:
+    """Only a draft that nobody has joined may be deleted; any other screening is closed instead, keeping its data."""
+    return screening.status == Screening.Status.DRAFT and not screening.participants.exists()
