@@ -19,10 +19,20 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from screenings import selectors, services
-from screenings.models import Answer, EmotionSample, Marker, Participant, Question, Screening
+from screenings.models import (
+    MINIMUM_SAMPLING_INTERVAL,
+    SAMPLING_INTERVAL_CHOICES,
+    Answer,
+    EmotionSample,
+    Marker,
+    Participant,
+    Question,
+    Screening,
+)
 from screenings.services import MAX_INVITES_PER_REQUEST
 from screenings.views.links import open_link_url, participant_link_url
 
@@ -127,11 +137,15 @@ class SamplingIntervalWidget(forms.NumberInput):
     """A number box that offers the usual intervals while allowing any value of 0.2 s or more."""
 
     def __init__(self) -> None:
-        super().__init__(attrs={"list": "sampling-intervals", "step": "0.1", "min": "0.2"})
+        # No step here: the form field sets one from the decimal places, so 0.25 is as valid as 0.5.
+        super().__init__(attrs={"list": "sampling-intervals", "min": str(MINIMUM_SAMPLING_INTERVAL)})
 
-    def render(self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None) -> str:
-        options = "".join(f'<option value="{v}"></option>' for v in ("0.5", "1", "2", "5"))
-        return super().render(name, value, attrs, renderer) + f'<datalist id="sampling-intervals">{options}</datalist>'
+    def render(self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None) -> SafeString:
+        options = format_html_join(
+            "", '<option value="{}"></option>', ((f"{v:g}",) for v, _ in SAMPLING_INTERVAL_CHOICES)
+        )
+        box = super().render(name, value, attrs, renderer)
+        return format_html('{}<datalist id="sampling-intervals">{}</datalist>', box, options)
 
 
 class InviteForm(forms.Form):
