@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Avg, Count, F, FloatField, Q, QuerySet, Sum
+from django.db.models import Avg, Count, F, FloatField, Q, QuerySet
 from django.db.models.functions import Cast, Floor
 
 from inference.labels import EMOTIONS
@@ -264,5 +264,5 @@ def answer_sort_key(answer: str) -> tuple[int, float, str]:
 
 
 def quality_totals(screening: Screening) -> dict[str, int]:
-    totals = included_samples(screening).aggregate(samples=Count("pk"), faces=Sum("face_found"))
-    return {"samples": totals["samples"] or 0, "faces": int(totals["faces"] or 0)}
+    totals = included_samples(screening).aggregate(samples=Count("pk"), faces=Count("pk", filter=Q(face_found=True)))
+    return {"samples": totals["samples"], "faces": totals["faces"]}
