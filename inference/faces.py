@@ -92,3 +92,38 @@ def detect_faces(
     ]
     boxes.sort(key=lambda box: box.area, reverse=True)
     return boxes[:1] if mode == FaceMode.LARGEST else boxes
+
+
+# Around the previous face, the search runs on a copy where that face is about this wide.
+TRACKING_FACE_WIDTH = 64
+
+
+def detect_face_near(grey: np.ndarray, previous: Box) -> Box | None:
+    """Look for the face only around where it was in the participant's previous frame.
+
+    Between two webcam frames a second apart a face moves and changes size little, so the
+    search covers the previous box widened by half its size on each side, for faces from
+    0.6 to 1.6 times its width, on a copy scaled so the face is about 64 pixels wide: a
+    tenth of the full search's cost. None means not found there; the caller then searches
+    the whole frame.
+    """
+    height, width = grey.shape[:2]
+    margin_x, margin_y = previous.width // 2, previous.height // 2
+    left, top = max(0, previous.x - margin_x), max(0, previous.y - margin_y)
+    right = min(width, previous.x + previous.width + margin_x)
+    bottom = min(height, previous.y + previous.height + margin_y)
+    region = grey[top:bottom, left:right]
+    scale = min(1.0, TRACKING_FACE_WIDTH / max(1, previous.width))
+    if scale < 1.0:
+        region = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    expected = previous.width * scale
+    smallest, largest = max(24, int(expected * 0.6)), int(expected * 1.6) + 1
+    if min(region.shape[:2]) < smallest:
+        return None
+    found = _cascade().detectMultiScale(
+        region, scaleFactor=1.1, minNeighbors=5, minSize=(smallest, smallest), maxSize=(largest, largest)
+    )
+    if len(found) == 0:
+        return None
+    x, y, w, h = max(np.asarray(found), key=lambda box: box[2] * box[3])
+    return Box(round(x / scale) + left, round(y / scale) + top, round(w / scale), round(h / scale))

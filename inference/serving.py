@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inference.faces import Box, FaceMode
+from inference.faces import Box, FaceMode, detect_face_near
 from inference.images import decode_grey
 from inference.predictor import EmotionPredictor, FaceResult, get_predictor, locate_faces
+from inference.preprocessing import crop_face
 
 
 def _worker_count() -> int:
@@ -38,9 +39,16 @@ class LocatedFace:
     crop: np.ndarray
 
 
-def locate_largest_face(image: bytes, *, max_side: int) -> LocatedFace | None:
-    """Decode (raises ``InvalidImage``) and find the participant's face: the largest one, or None."""
+def locate_largest_face(image: bytes, *, max_side: int, previous: Box | None = None) -> LocatedFace | None:
+    """Decode (raises ``InvalidImage``) and find the participant's face: the largest one, or None.
+
+    With ``previous`` (the face's box in this participant's last frame) the search starts around it.
+    """
     grey = decode_grey(image, max_side=max_side, max_pixels=max_side * max_side)
+    if previous is not None:
+        near = detect_face_near(grey, previous)
+        if near is not None:
+            return LocatedFace(near, crop_face(grey, near))
     located = locate_faces(grey, mode=FaceMode.LARGEST)
     if not located:
         return None
@@ -111,10 +119,15 @@ async def _batcher() -> FaceBatcher:
     return batcher
 
 
-async def read_emotion(image: bytes, *, max_side: int) -> FaceResult | None:
-    """Decode, detect and classify one webcam frame without blocking the loop; None when no face is seen."""
+async def read_emotion(image: bytes, *, max_side: int, previous: Box | None = None) -> FaceResult | None:
+    """Decode, detect and classify one webcam frame without blocking the loop; None when no face is seen.
+
+    ``previous``: where the face was in the same participant's last frame, to search there first.
+    """
     loop = asyncio.get_running_loop()
-    located = await loop.run_in_executor(_frame_pool, lambda: locate_largest_face(image, max_side=max_side))
+    located = await loop.run_in_executor(
+        _frame_pool, lambda: locate_largest_face(image, max_side=max_side, previous=previous)
+    )
     if located is None:
         return None
     batcher = await _batcher()

@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from inference.faces import Box
 from inference.images import InvalidImage
 from inference.predictor import get_predictor
 from inference.serving import read_emotion
@@ -64,6 +65,7 @@ class CaptureConsumer(AsyncWebsocketConsumer):
         self.rate = capture.rate_limiter_for(participant, self.limits)
         self.phase_checked = time.monotonic()
         self.model_version = ""
+        self.last_face: Box | None = None
         group = participant_group(participant.pk)
         await self.channel_layer.group_send(group, {"type": "capture.replaced", "channel": self.channel_name})
         await self.channel_layer.group_add(group, self.channel_name)
@@ -131,10 +133,11 @@ class CaptureConsumer(AsyncWebsocketConsumer):
                 "rate_limited", "frames arrive faster than the sampling interval allows", frame.seq
             )
         try:
-            reading = await read_emotion(frame.image, max_side=self.limits.max_side)
+            reading = await read_emotion(frame.image, max_side=self.limits.max_side, previous=self.last_face)
         except InvalidImage as error:
             code = "too_large" if "too large" in error.reason else "bad_image"
             raise capture.FrameError(code, error.reason, frame.seq) from None
+        self.last_face = reading.box if reading else None
         if not self.model_version:
             # Loading the model takes seconds the first time: never on the event loop's thread.
             self.model_version = await sync_to_async(lambda: get_predictor().version, thread_sensitive=False)()

@@ -53,3 +53,15 @@ def test_a_small_tightly_cropped_face_is_found_and_its_box_stays_inside_the_imag
         for box, crop in faces:
             assert box.x >= 0 and box.y >= 0 and box.x + box.width <= 48 and box.y + box.height <= 48
             assert crop.shape == (FACE_SIZE, FACE_SIZE, 1)
+
+
+def test_the_face_is_found_again_near_where_it_was(astronaut_jpeg):
+    from inference.faces import Box, detect_face_near
+
+    grey = decode_grey(astronaut_jpeg)
+    [full] = detect_faces(grey)
+    moved = Box(full.x + 15, full.y - 10, full.width, full.height)
+    near = detect_face_near(grey, moved)
+    assert near is not None
+    assert abs(near.x - full.x) < full.width * 0.2 and abs(near.width - full.width) < full.width * 0.3
+    assert detect_face_near(grey, Box(500, 350, 120, 120)) is None
