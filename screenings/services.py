@@ -291,9 +291,6 @@ def sample_record(
     ``probabilities`` is None when no face was found. Returns the sample and whether it was new.
     """
     media_time = round(float(media_time), 3)
-    existing = EmotionSample.objects.filter(participant=participant, media_time=media_time).first()
-    if existing is not None:
-        return existing, False
     fields: dict[str, Any] = {
         "participant": participant,
         "screening_id": participant.screening_id,
@@ -311,10 +308,10 @@ def sample_record(
     if face_box is not None:
         fields.update(dict(zip(("face_x", "face_y", "face_width", "face_height"), face_box, strict=True)))
     try:
+        # Insert first: a new frame (the common case) costs one query, a re-sent one two.
         with transaction.atomic():
             return EmotionSample.objects.create(**fields), True
     except IntegrityError:
-        # The same frame arrived twice at once; the first one stored it.
         return EmotionSample.objects.get(participant=participant, media_time=media_time), False
 
 
