@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Avg, Count, F, FloatField, Q, QuerySet
+from django.db.models import Avg, Count, F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast, Floor
 
 from inference.labels import EMOTIONS
@@ -22,7 +22,14 @@ State = Participant.State
 
 
 def included_samples(screening: Screening) -> QuerySet[EmotionSample]:
-    return EmotionSample.objects.filter(screening=screening, participant__excluded_from_reports=False)
+    """The screening's samples without those of excluded participants.
+
+    Excluded participants are few, so their ids are listed instead of joining the
+    participants table: every report query stays a scan of the samples' index.
+    """
+    excluded = _excluded_ids(screening)
+    samples = EmotionSample.objects.filter(screening=screening)
+    return samples.exclude(participant_id__in=excluded) if excluded else samples
 
 
 def funnel(screening: Screening) -> dict[str, int]:
@@ -64,25 +71,56 @@ class ParticipantQuality:
         return self.face_rate is None or self.face_rate < self.threshold
 
 
-def data_quality(screening: Screening, *, threshold: float = DEFAULT_QUALITY_THRESHOLD) -> list[ParticipantQuality]:
-    """Samples and face-found rate per participant who started watching, flagged below ``threshold``."""
+def participant_sample_stats(screening: Screening) -> dict[int, dict[str, Any]]:
+    """One pass over the screening's samples: per participant, samples, faces, mean of each emotion,
+    and how often each emotion was dominant.
+
+    Probabilities are NULL where no face was found, so the means are over faces only.
+    """
     rows = (
-        screening.participants.exclude(watch_started_at=None)
-        .annotate(n=Count("samples"), faces=Count("samples", filter=Q(samples__face_found=True)))
-        .order_by("pk")
+        EmotionSample.objects.filter(screening=screening)
+        .values("participant", "dominant_emotion")
+        .annotate(n=Count("pk"), faces=Count("pk", filter=Q(face_found=True)), **{e: Sum(e) for e in EMOTIONS})
+        .order_by()
     )
+    stats: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        entry = stats.setdefault(
+            row["participant"], {"n": 0, "faces": 0, "dominant": {}, **dict.fromkeys(EMOTIONS, 0.0)}
+        )
+        entry["n"] += row["n"]
+        entry["faces"] += row["faces"]
+        if row["faces"]:
+            entry["dominant"][row["dominant_emotion"]] = row["faces"]
+        for emotion in EMOTIONS:
+            entry[emotion] += row[emotion] or 0.0
+    for entry in stats.values():
+        for emotion in EMOTIONS:
+            entry[emotion] = entry[emotion] / entry["faces"] if entry["faces"] else None
+    return stats
+
+
+def data_quality(
+    screening: Screening,
+    *,
+    threshold: float = DEFAULT_QUALITY_THRESHOLD,
+    stats: dict[int, dict[str, Any]] | None = None,
+) -> list[ParticipantQuality]:
+    """Samples and face-found rate per participant who started watching, flagged below ``threshold``."""
+    stats = participant_sample_stats(screening) if stats is None else stats
+    participants = screening.participants.exclude(watch_started_at=None).order_by("pk")
     return [
         ParticipantQuality(
-            participant_id=row.pk,
-            label=str(row),
-            external_id=row.external_id,
-            state=row.state,
-            excluded=row.excluded_from_reports,
-            samples=row.n,
-            faces=row.faces,
+            participant_id=participant.pk,
+            label=str(participant),
+            external_id=participant.external_id,
+            state=participant.state,
+            excluded=participant.excluded_from_reports,
+            samples=stats.get(participant.pk, {}).get("n", 0),
+            faces=stats.get(participant.pk, {}).get("faces", 0),
             threshold=threshold,
         )
-        for row in rows
+        for participant in participants
     ]
 
 
@@ -126,24 +164,52 @@ def smooth(bins: list[TimelineBin], window: int) -> list[TimelineBin]:
 def reaction_summary(samples: QuerySet[EmotionSample]) -> dict[str, float]:
     """Share of each dominant emotion among the samples with a face (the reference's summary of reactions)."""
     counts = dict(samples.filter(face_found=True).values_list("dominant_emotion").annotate(n=Count("pk")))
+    return _shares(counts)
+
+
+def reaction_summary_from_stats(screening: Screening, stats: dict[int, dict[str, Any]]) -> dict[str, float]:
+    """The same summary from ``participant_sample_stats``, without another pass over the samples."""
+    excluded = _excluded_ids(screening)
+    counts: dict[str, int] = {}
+    for participant, entry in stats.items():
+        if participant not in excluded:
+            for emotion, n in entry["dominant"].items():
+                counts[emotion] = counts.get(emotion, 0) + n
+    return _shares(counts)
+
+
+def _shares(counts: dict[str, int]) -> dict[str, float]:
     total = sum(counts.values())
     return {emotion: (counts.get(emotion, 0) / total if total else 0.0) for emotion in EMOTIONS}
 
 
+def _excluded_ids(screening: Screening) -> set[int]:
+    return set(screening.participants.filter(excluded_from_reports=True).values_list("pk", flat=True))
+
+
 def scene_summaries(screening: Screening) -> list[dict[str, Any]]:
-    """The reaction summary and mean probabilities within each scene (marker)."""
-    samples = included_samples(screening)
+    """The reaction summary and mean probabilities within each scene (marker), one query per scene."""
+    samples = included_samples(screening).filter(face_found=True)
     scenes = []
     for marker in screening.markers.all():
-        inside = samples.filter(media_time__gte=marker.start, media_time__lt=marker.end)
-        means = inside.filter(face_found=True).aggregate(**{e: Avg(e) for e in EMOTIONS})
+        rows = (
+            samples.filter(media_time__gte=marker.start, media_time__lt=marker.end)
+            .values("dominant_emotion")
+            .annotate(n=Count("pk"), **{f"sum_{e}": Sum(e) for e in EMOTIONS})
+            .order_by()
+        )
+        counts = {row["dominant_emotion"]: row["n"] for row in rows}
+        total = sum(counts.values())
+        sums = {e: sum(row[f"sum_{e}"] or 0.0 for row in rows) for e in EMOTIONS}
         scenes.append(
             {
-                "label": marker.label, "start": marker.start, "end": marker.end,
-                "shares": reaction_summary(inside),
-                "means": {e: (float(v) if v is not None else None) for e, v in means.items()},
+                "label": marker.label,
+                "start": marker.start,
+                "end": marker.end,
+                "shares": {e: (counts.get(e, 0) / total if total else 0.0) for e in EMOTIONS},
+                "means": {e: (sums[e] / total if total else None) for e in EMOTIONS},
             }
-        )  # fmt: skip
+        )
     return scenes
 
 
@@ -214,20 +280,22 @@ def before_after(screening: Screening) -> list[QuestionReport]:
     return reports
 
 
-def emotion_means_by_participant(screening: Screening) -> dict[int, dict[str, float]]:
+def emotion_means_by_participant(
+    screening: Screening, *, stats: dict[int, dict[str, Any]] | None = None
+) -> dict[int, dict[str, float]]:
     """Each included participant's mean probability of each emotion over their faces while watching."""
-    rows = (
-        included_samples(screening)
-        .filter(face_found=True)
-        .values("participant")
-        .annotate(**{e: Avg(e) for e in EMOTIONS})
-    )
-    return {row["participant"]: {e: float(row[e]) for e in EMOTIONS} for row in rows}
+    stats = participant_sample_stats(screening) if stats is None else stats
+    excluded = _excluded_ids(screening)
+    return {
+        participant: {e: float(row[e]) for e in EMOTIONS}
+        for participant, row in stats.items()
+        if participant not in excluded and row["faces"]
+    }
 
 
-def emotion_by_answer(screening: Screening) -> list[dict[str, Any]]:
+def emotion_by_answer(screening: Screening, *, stats: dict[int, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """For each after-question: participants grouped by their answer, with their mean emotions while watching."""
-    means = emotion_means_by_participant(screening)
+    means = emotion_means_by_participant(screening, stats=stats)
     answers = Answer.objects.filter(
         participant__screening=screening, participant__excluded_from_reports=False, phase=Answer.Phase.AFTER
     ).values_list("question_id", "participant_id", "value")
@@ -263,6 +331,9 @@ def answer_sort_key(answer: str) -> tuple[int, float, str]:
     return (0, number, answer)
 
 
-def quality_totals(screening: Screening) -> dict[str, int]:
-    totals = included_samples(screening).aggregate(samples=Count("pk"), faces=Count("pk", filter=Q(face_found=True)))
-    return {"samples": totals["samples"], "faces": totals["faces"]}
+def quality_totals(screening: Screening, *, stats: dict[int, dict[str, Any]] | None = None) -> dict[str, int]:
+    """Samples and faces of the included participants."""
+    stats = participant_sample_stats(screening) if stats is None else stats
+    excluded = _excluded_ids(screening)
+    included = [row for participant, row in stats.items() if participant not in excluded]
+    return {"samples": sum(row["n"] for row in included), "faces": sum(row["faces"] for row in included)}

@@ -19,7 +19,9 @@ def screening_report(
 ) -> dict[str, Any]:
     """Everything the screening report shows, as JSON-ready data."""
     bins = aggregates.timeline(screening, bin_seconds=bin_seconds, smoothing=smoothing)
-    quality = aggregates.data_quality(screening, threshold=threshold)
+    # One pass over the samples serves data quality, the totals and emotion-by-answer.
+    stats = aggregates.participant_sample_stats(screening)
+    quality = aggregates.data_quality(screening, threshold=threshold, stats=stats)
     return {
         "screening": {"id": screening.pk, "title": screening.title, "duration": screening.stimulus_duration},
         "emotions": list(EMOTIONS),
@@ -29,18 +31,18 @@ def screening_report(
             "participants": [
                 {**asdict(row), "face_rate": row.face_rate, "flagged": row.flagged} for row in quality
             ],
-            **aggregates.quality_totals(screening),
+            **aggregates.quality_totals(screening, stats=stats),
         },
         "timeline": {
             "bin_seconds": float(bin_seconds or screening.sampling_interval),
             "smoothing": smoothing,
             "bins": [{"start": b.start, "participants": b.participants, **b.means} for b in bins],
         },
-        "reaction_summary": aggregates.reaction_summary(aggregates.included_samples(screening)),
+        "reaction_summary": aggregates.reaction_summary_from_stats(screening, stats),
         "scenes": aggregates.scene_summaries(screening),
         "top_moments": aggregates.top_moments(bins),
         "before_after": before_after_items(screening),
-        "emotion_by_answer": emotion_by_answer_items(screening),
+        "emotion_by_answer": emotion_by_answer_items(screening, stats=stats),
     }  # fmt: skip
 
 
@@ -56,9 +58,10 @@ def before_after_items(screening: Screening) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def emotion_by_answer_items(screening: Screening) -> list[dict[str, Any]]:
+def emotion_by_answer_items(screening: Screening, *, stats: dict | None = None) -> list[dict[str, Any]]:
     """Participants grouped by each after-answer, with their mean emotions while watching."""
-    return [{**table, "chart": f"answer-{table['question_id']}"} for table in aggregates.emotion_by_answer(screening)]
+    tables = aggregates.emotion_by_answer(screening, stats=stats)
+    return [{**table, "chart": f"answer-{table['question_id']}"} for table in tables]
 
 
 def participant_report(participant: Participant) -> dict[str, Any]:

@@ -66,8 +66,9 @@ def participant_rows(screening: Screening) -> tuple[list[str], list[list[Any]]]:
     questions = list(screening.questions.all())
     before = [q for q in questions if q.asked_in(Question.Phase.BEFORE)]
     after = [q for q in questions if q.asked_in(Question.Phase.AFTER)]
-    quality = {row.participant_id: row for row in aggregates.data_quality(screening)}
-    means = aggregates.emotion_means_by_participant(screening)
+    stats = aggregates.participant_sample_stats(screening)
+    quality = {row.participant_id: row for row in aggregates.data_quality(screening, stats=stats)}
+    means = aggregates.emotion_means_by_participant(screening, stats=stats)
     answers = {
         (participant_id, question_id, phase): value
         for participant_id, question_id, phase, value in Answer.objects.filter(
