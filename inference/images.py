@@ -16,9 +16,10 @@ DEFAULT_MAX_PIXELS = 4096 * 4096
 class InvalidImage(ValueError):
     """The bytes are not an image we can read; ``reason`` says why in words for the sender."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, too_large: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.too_large = too_large
 
 
 def decode_grey(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int | None = None) -> np.ndarray:
@@ -40,7 +41,7 @@ def decode_grey(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: 
                 )
             width, height = image.size
             if width * height > max_pixels or (max_side is not None and max(width, height) > max_side):
-                raise InvalidImage(f"the image is too large ({width}x{height} pixels)")
+                raise InvalidImage(f"the image is too large ({width}x{height} pixels)", too_large=True)
             if width < 1 or height < 1:
                 raise InvalidImage("the image has no pixels")
             if image.format == "JPEG":
@@ -54,6 +55,6 @@ def decode_grey(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: 
     except UnidentifiedImageError:
         raise InvalidImage("the data is not an image in a known format") from None
     except Image.DecompressionBombError:
-        raise InvalidImage("the image is too large") from None
+        raise InvalidImage("the image is too large", too_large=True) from None
     except (OSError, ValueError, SyntaxError) as error:
         raise InvalidImage(f"the image is damaged or truncated ({error})") from None

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 
+from inference.images import InvalidImage
 from inference.predictor import FaceResult
 from screenings import services
 from screenings.models import EmotionSample, Participant
@@ -61,6 +62,11 @@ class CaptureLimits:
             message_chars=settings.CAPTURE_MAX_FRAME_BYTES * 4 // 3 + 4096,
             rate_factor=settings.CAPTURE_RATE_FACTOR,
         )
+
+
+def image_error(error: InvalidImage, seq: int | None) -> FrameError:
+    """The protocol's error for an image that could not be read."""
+    return FrameError("too_large" if error.too_large else "bad_image", error.reason, seq)
 
 
 def parse_seq(raw: Any) -> int:

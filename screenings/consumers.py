@@ -135,8 +135,7 @@ class CaptureConsumer(AsyncWebsocketConsumer):
         try:
             reading = await read_emotion(frame.image, max_side=self.limits.max_side, previous=self.last_face)
         except InvalidImage as error:
-            code = "too_large" if "too large" in error.reason else "bad_image"
-            raise capture.FrameError(code, error.reason, frame.seq) from None
+            raise capture.image_error(error, frame.seq) from None
         self.last_face = reading.box if reading else None
         if not self.model_version:
             # Loading the model takes seconds the first time: never on the event loop's thread.

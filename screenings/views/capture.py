@@ -56,8 +56,7 @@ def frame_post(request: HttpRequest, token: str) -> JsonResponse:
         try:
             reading = read_emotion_sync(frame.image, max_side=limits.max_side)
         except InvalidImage as error:
-            code = "too_large" if "too large" in error.reason else "bad_image"
-            raise capture.FrameError(code, error.reason, frame.seq) from None
+            raise capture.image_error(error, frame.seq) from None
     except capture.FrameError as error:
         return _error(error)
     sample = capture.sample_from_reading(
