@@ -11,6 +11,9 @@ from screenings.models import Answer, Marker, Participant, Question, Screening
 from screenings.services import MAX_INVITES_PER_REQUEST
 from screenings.views.links import open_link_url, participant_link_url
 
+# The largest id a 64-bit primary key holds; a larger one would overflow the database driver.
+MAX_DATABASE_ID = 2**63 - 1
+
 
 def _run_model_clean(instance: Any) -> None:
     try:
@@ -38,6 +41,8 @@ class ScreeningSerializer(serializers.ModelSerializer):
             "sample_count", "created_at", "updated_at", "opened_at", "closed_at",
         ]  # fmt: skip
         read_only_fields = ["status", "created_at", "updated_at", "opened_at", "closed_at"]
+        # null removes an uploaded file, so a screening can switch from a file to a stimulus URL.
+        extra_kwargs = {"stimulus": {"allow_null": True}}
 
     def get_open_link(self, screening: Screening) -> str:
         return open_link_url(screening, request=self.context.get("request"))
@@ -98,6 +103,15 @@ class ParticipantSerializer(serializers.ModelSerializer):
 class InviteRequestSerializer(serializers.Serializer):
     count = serializers.IntegerField(min_value=1, max_value=MAX_INVITES_PER_REQUEST)
     label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class AnswerFilterSerializer(serializers.Serializer):
+    """The query parameters of the answers list; also describes them in the schema."""
+
+    phase = serializers.ChoiceField(choices=Answer.Phase.choices, required=False, help_text="only this questionnaire")
+    participant = serializers.IntegerField(
+        min_value=1, max_value=MAX_DATABASE_ID, required=False, help_text="only this participant's answers"
+    )
 
 
 class AnswerSerializer(serializers.ModelSerializer):

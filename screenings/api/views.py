@@ -7,12 +7,14 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from screenings import selectors, services
@@ -36,8 +38,9 @@ class ScreeningViewSet(viewsets.ModelViewSet):
         )
 
     def perform_create(self, serializer: serializers.ScreeningSerializer) -> None:
-        screening = Screening(**serializer.validated_data, owner=self.request.user)
-        serializer.instance = services.screening_save(screening=screening)
+        screening = services.screening_save(screening=Screening(**serializer.validated_data, owner=self.request.user))
+        # Read it back through the selector, so the response carries the counts like every other one.
+        serializer.instance = self.get_queryset().get(pk=screening.pk)
 
     def perform_update(self, serializer: serializers.ScreeningSerializer) -> None:
         screening = serializer.instance
@@ -45,9 +48,12 @@ class ScreeningViewSet(viewsets.ModelViewSet):
             setattr(screening, field, value)
         serializer.instance = services.screening_save(screening=screening)
 
+    @extend_schema(
+        responses={204: None, 409: OpenApiResponse(description="The screening is not a draft or has participants.")}
+    )
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         screening = self.get_object()
-        if screening.status != Screening.Status.DRAFT or screening.participants.exists():
+        if not selectors.screening_is_deletable(screening=screening):
             return Response(
                 {"detail": "Only a draft screening without participants can be deleted; close it instead."},
                 status=status.HTTP_409_CONFLICT,
@@ -55,7 +61,13 @@ class ScreeningViewSet(viewsets.ModelViewSet):
         screening.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses=serializers.ScreeningSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: serializers.ScreeningSerializer,
+            400: OpenApiResponse(description="The screening lacks a stimulus or a consent text."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def open(self, request: Request, pk: str | None = None) -> Response:
         try:
@@ -76,6 +88,12 @@ class ScreeningScopedMixin:
 
     request: Request
     kwargs: dict[str, Any]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Resolve the screening before any input is validated: someone else's screening answers 404, never a 400
+        # whose field messages would show that it exists.
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        self.get_screening()
 
     def get_screening(self) -> Screening:
         if not hasattr(self, "_screening"):
@@ -113,7 +131,12 @@ class ParticipantViewSet(
     serializer_class = serializers.ParticipantSerializer
     queryset = Participant.objects.none()
 
-    def get_queryset(self) -> QuerySet:
+    @property
+    def pagination_class(self) -> type[BasePagination] | None:  # type: ignore[override]
+        # The invites a POST creates come back whole, not as a page; the schema is built from this too.
+        return None if self.action == "create" else api_settings.DEFAULT_PAGINATION_CLASS
+
+    def get_queryset(self) -> QuerySet[Participant]:
         return selectors.participants_for_organizer(user=self.request.user).filter(screening=self.get_screening())
 
     @extend_schema(
@@ -133,13 +156,10 @@ class ParticipantViewSet(
         return Response(self.get_serializer(self.get_queryset().get(pk=participant.pk)).data)
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("phase", str, enum=["before", "after"], description="only this questionnaire"),
-        OpenApiParameter("participant", int, description="only this participant's answers"),
-    ]
-)
+@extend_schema_view(list=extend_schema(parameters=[serializers.AnswerFilterSerializer]))
 class AnswerViewSet(ScreeningScopedMixin, viewsets.ReadOnlyModelViewSet):
+    """The answers given to a screening's questions; the list filters by ?phase= and ?participant=."""
+
     serializer_class = serializers.AnswerSerializer
     queryset = Answer.objects.none()
 
@@ -147,16 +167,13 @@ class AnswerViewSet(ScreeningScopedMixin, viewsets.ReadOnlyModelViewSet):
         answers = Answer.objects.filter(participant__screening=self.get_screening()).select_related(
             "participant", "question"
         )
-        phase = self.request.query_params.get("phase")
-        if phase is not None:
-            if phase not in Answer.Phase.values:
-                raise ValidationError({"phase": "phase must be before or after"})
-            answers = answers.filter(phase=phase)
-        participant = self.request.query_params.get("participant")
-        if participant is not None:
-            if not participant.isdigit():
-                raise ValidationError({"participant": "participant must be a participant id"})
-            answers = answers.filter(participant_id=int(participant))
+        if self.action == "list":
+            filters = serializers.AnswerFilterSerializer(data=self.request.query_params)
+            filters.is_valid(raise_exception=True)
+            if "phase" in filters.validated_data:
+                answers = answers.filter(phase=filters.validated_data["phase"])
+            if "participant" in filters.validated_data:
+                answers = answers.filter(participant_id=filters.validated_data["participant"])
         return answers.order_by("participant_id", "phase", "question__order", "question_id")
 
 
