@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
 from tests.factories import OrganizerFactory, ScreeningFactory
 
@@ -39,4 +40,20 @@ def organizer_client(organizer) -> Client:  # type: ignore[no-untyped-def]
 def other_organizer_client(other_organizer) -> Client:  # type: ignore[no-untyped-def]
     client = Client()
     client.force_login(other_organizer)
+    return client
+
+
+@pytest.fixture
+def api(organizer) -> APIClient:  # type: ignore[no-untyped-def]
+    """The organizer's API client (session-less, authenticated directly)."""
+    client = APIClient()
+    client.force_authenticate(organizer)
+    return client
+
+
+@pytest.fixture
+def other_api(other_organizer) -> APIClient:  # type: ignore[no-untyped-def]
+    """The second organizer's API client, who must be refused everything of ``organizer``'s."""
+    client = APIClient()
+    client.force_authenticate(other_organizer)
     return client

@@ -3,26 +3,11 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.test import APIClient
 
 from screenings.models import Screening
 from tests.factories import AnswerFactory, ParticipantFactory, QuestionFactory, ScreeningFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(organizer) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(organizer)
-    return client
-
-
-@pytest.fixture
-def other_api(other_organizer) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(other_organizer)
-    return client
 
 
 def answers_url(screening: Screening) -> str:

@@ -1,26 +1,11 @@
 """The scene markers of a screening through the organizer API."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from screenings.models import Marker, Screening
 from tests.factories import MarkerFactory, ScreeningFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(organizer) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(organizer)
-    return client
-
-
-@pytest.fixture
-def other_api(other_organizer) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(other_organizer)
-    return client
 
 
 def markers_url(screening: Screening) -> str:

@@ -3,26 +3,11 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.test import APIClient
 
 from screenings.models import Participant, Screening
 from tests.factories import AnswerFactory, EmotionSampleFactory, ParticipantFactory, ScreeningFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(organizer) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(organizer)
-    return client
-
-
-@pytest.fixture
-def other_api(other_organizer) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(other_organizer)
-    return client
 
 
 def participants_url(screening: Screening) -> str:

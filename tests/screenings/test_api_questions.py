@@ -1,26 +1,11 @@
 """The questions of a screening through the organizer API; definitions are checked as the admin checks them."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from screenings.models import Question, Screening
 from tests.factories import QuestionFactory, ScreeningFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(organizer) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(organizer)
-    return client
-
-
-@pytest.fixture
-def other_api(other_organizer) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(other_organizer)
-    return client
 
 
 def questions_url(screening: Screening) -> str:

@@ -24,20 +24,6 @@ NEW_SCREENING = {
 }
 
 
-@pytest.fixture
-def api(organizer) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(organizer)
-    return client
-
-
-@pytest.fixture
-def other_api(other_organizer) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(other_organizer)
-    return client
-
-
 def detail_url(screening: Screening) -> str:
     return f"/api/screenings/{screening.pk}/"
 
