@@ -115,6 +115,15 @@ class Screening(models.Model):
     def clean(self) -> None:
         if self.stimulus and self.stimulus_url:
             raise ValidationError("Give either a stimulus file or a stimulus URL, not both.")
+        if self.pk is not None and self._sampling_interval_changed() and self.samples.exists():
+            # Samples already recorded were taken (and summed into timeline slots) at the old interval.
+            raise ValidationError(
+                {"sampling_interval": "The sampling interval cannot change once emotion samples are recorded."}
+            )
+
+    def _sampling_interval_changed(self) -> bool:
+        stored = Screening.objects.filter(pk=self.pk).values_list("sampling_interval", flat=True).first()
+        return stored is not None and Decimal(stored) != Decimal(self.sampling_interval)
 
     @property
     def is_open(self) -> bool:
@@ -328,3 +337,73 @@ class EmotionSample(models.Model):
         if not self.face_found:
             return None
         return {emotion: getattr(self, emotion) for emotion in EMOTIONS}
+
+
+class ParticipantTotals(models.Model):
+    """Running totals of one participant's samples, kept up to date as samples are recorded and erased.
+
+    Reports read these instead of aggregating every sample again: a participant watching a
+    two-hour film at one frame a second has 7,200 samples but one row here.
+    """
+
+    participant = models.OneToOneField(Participant, on_delete=models.CASCADE, primary_key=True, related_name="totals")
+    screening = models.ForeignKey(Screening, on_delete=models.CASCADE, related_name="participant_totals")
+    samples = models.PositiveIntegerField(default=0)
+    faces = models.PositiveIntegerField(default=0)
+    # Sums of each emotion's probability over the faces.
+    angry = models.FloatField(default=0)
+    disgust = models.FloatField(default=0)
+    fear = models.FloatField(default=0)
+    happy = models.FloatField(default=0)
+    sad = models.FloatField(default=0)
+    surprise = models.FloatField(default=0)
+    neutral = models.FloatField(default=0)
+    # How many faces had each emotion as the dominant one.
+    dominant_angry = models.PositiveIntegerField(default=0)
+    dominant_disgust = models.PositiveIntegerField(default=0)
+    dominant_fear = models.PositiveIntegerField(default=0)
+    dominant_happy = models.PositiveIntegerField(default=0)
+    dominant_sad = models.PositiveIntegerField(default=0)
+    dominant_surprise = models.PositiveIntegerField(default=0)
+    dominant_neutral = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "participant totals"
+
+    def __str__(self) -> str:
+        return f"totals of {self.participant_id}"
+
+
+class TimelineSlot(models.Model):
+    """Running totals of a screening's faces within one sampling slot of media time.
+
+    Slot ``n`` covers media times ``[n * interval, (n + 1) * interval)`` at the screening's
+    sampling interval, which is why that interval is locked once samples exist. The audience
+    timeline and the scene summaries read a few thousand of these rows instead of every sample.
+    """
+
+    screening = models.ForeignKey(Screening, on_delete=models.CASCADE, related_name="timeline_slots")
+    slot = models.PositiveIntegerField()
+    faces = models.PositiveIntegerField(default=0)
+    participants = models.PositiveIntegerField(default=0, help_text="Participants with a face in this slot.")
+    angry = models.FloatField(default=0)
+    disgust = models.FloatField(default=0)
+    fear = models.FloatField(default=0)
+    happy = models.FloatField(default=0)
+    sad = models.FloatField(default=0)
+    surprise = models.FloatField(default=0)
+    neutral = models.FloatField(default=0)
+    dominant_angry = models.PositiveIntegerField(default=0)
+    dominant_disgust = models.PositiveIntegerField(default=0)
+    dominant_fear = models.PositiveIntegerField(default=0)
+    dominant_happy = models.PositiveIntegerField(default=0)
+    dominant_sad = models.PositiveIntegerField(default=0)
+    dominant_surprise = models.PositiveIntegerField(default=0)
+    dominant_neutral = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["screening_id", "slot"]
+        constraints = [models.UniqueConstraint(fields=["screening", "slot"], name="one_timeline_slot")]
+
+    def __str__(self) -> str:
+        return f"slot {self.slot} of {self.screening_id}"

@@ -8,7 +8,8 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from screenings.models import EmotionSample, Participant, Question, Screening
+from inference.labels import EMOTIONS
+from screenings.models import EmotionSample, Participant, Question, Screening, TimelineSlot
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -86,18 +87,12 @@ def live_participants(*, screening: Screening) -> list[dict]:
 
 
 def audience_running_mean(*, screening: Screening) -> list[dict]:
-    """Per media time: how many faces were read and the mean probability of each emotion across them."""
-    from django.db.models import Avg
-
-    from inference.labels import EMOTIONS
-
-    rows = (
-        EmotionSample.objects.filter(screening=screening, face_found=True)
-        .values("media_time")
-        .annotate(n=Count("pk"), **{emotion: Avg(emotion) for emotion in EMOTIONS})
-        .order_by("media_time")
-    )
-    return list(rows)
+    """Per sampling slot of media time: how many faces were read and the mean of each emotion across them."""
+    width = float(screening.sampling_interval)
+    return [
+        {"media_time": slot.slot * width, "n": slot.faces, **{e: getattr(slot, e) / slot.faces for e in EMOTIONS}}
+        for slot in TimelineSlot.objects.filter(screening=screening, faces__gt=0).order_by("slot")
+    ]
 
 
 def screening_is_deletable(*, screening: Screening) -> bool:

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inference.labels import EMOTIONS
+from screenings import sample_totals
 from screenings.models import Answer, EmotionSample, Participant, Question, Screening
 from screenings.questionnaires import validate_answer_value
 from screenings.selectors import questions_for_phase
@@ -245,6 +246,7 @@ def participant_erase(*, participant: Participant) -> Participant:
         participant = Participant.objects.select_for_update().get(pk=participant.pk)
         frame_names = [name for name in participant.samples.exclude(frame="").values_list("frame", flat=True)]
         participant.answers.all().delete()
+        sample_totals.totals_remove_participant(participant)
         participant.samples.all().delete()
         participant.external_id = ""
         participant.user_agent = ""
@@ -310,7 +312,9 @@ def sample_record(
     try:
         # Insert first: a new frame (the common case) costs one query, a re-sent one two.
         with transaction.atomic():
-            return EmotionSample.objects.create(**fields), True
+            sample = EmotionSample.objects.create(**fields)
+            sample_totals.totals_add(sample, screening=participant.screening)
+            return sample, True
     except IntegrityError:
         return EmotionSample.objects.get(participant=participant, media_time=media_time), False
 

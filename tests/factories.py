@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from screenings import sample_totals
 from screenings.models import Answer, EmotionSample, Marker, Participant, Question, Screening
 
 
@@ -97,3 +99,10 @@ class EmotionSampleFactory(factory.django.DjangoModelFactory):
     angry, disgust, fear, happy, sad, surprise, neutral = 0.05, 0.0, 0.05, 0.7, 0.05, 0.05, 0.1
     dominant_emotion = "happy"
     model_version = "test"
+
+    @classmethod
+    def _create(cls, model_class: type[EmotionSample], *args: Any, **kwargs: Any) -> EmotionSample:
+        # Stored samples are always counted into the report totals, as sample_record does.
+        sample = super()._create(model_class, *args, **kwargs)
+        sample_totals.totals_add(sample, screening=sample.screening)
+        return sample

@@ -55,7 +55,7 @@ class ScreeningSerializer(serializers.ModelSerializer):
     def _current_values(self) -> dict[str, Any]:
         if self.instance is None:
             return {}
-        return {"stimulus": self.instance.stimulus, "stimulus_url": self.instance.stimulus_url}
+        return {"pk": self.instance.pk, "stimulus": self.instance.stimulus, "stimulus_url": self.instance.stimulus_url}
 
 
 class QuestionSerializer(serializers.ModelSerializer):

@@ -182,7 +182,11 @@ class ReportView(ScreeningScopedMixin, APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("bin", float, description="time bin in seconds (default: the sampling interval)"),
+            OpenApiParameter(
+                "bin",
+                float,
+                description="time bin in seconds: the sampling interval (the default) or a whole multiple of it",
+            ),
             OpenApiParameter("smoothing", int, description="moving average over this many bins (1-31)"),
             OpenApiParameter("threshold", float, description="face-found rate below which a participant is flagged"),
         ],
@@ -190,10 +194,11 @@ class ReportView(ScreeningScopedMixin, APIView):
         operation_id="screenings_report",
     )
     def get(self, request: Request, screening_pk: int) -> Response:
-        form = ReportOptionsForm(request.query_params)
+        screening = self.get_screening()
+        form = ReportOptionsForm(request.query_params, screening=screening)
         if not form.is_valid():
             raise ValidationError(form.errors)
-        return Response(screening_report(self.get_screening(), **form.options()))
+        return Response(screening_report(screening, **form.options()))
 
 
 class ReportDownloadView(APIView):

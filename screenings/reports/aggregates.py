@@ -1,4 +1,5 @@
-"""Report aggregates, computed in the database so the number of queries does not grow with participants.
+"""Report aggregates, read from the running totals (``screenings.sample_totals``) so that neither
+the time nor the number of queries grows with the number of samples or participants.
 
 Every aggregate leaves out participants marked ``excluded_from_reports``.
 """
@@ -10,11 +11,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Avg, Count, F, FloatField, Q, QuerySet, Sum
-from django.db.models.functions import Cast, Floor
+import numpy as np
+from django.db.models import Q, QuerySet
 
 from inference.labels import EMOTIONS
-from screenings.models import Answer, EmotionSample, Participant, Question, Screening
+from screenings.models import Answer, EmotionSample, Participant, ParticipantTotals, Question, Screening, TimelineSlot
+from screenings.sample_totals import DOMINANT_FIELDS, SLOT_EPSILON, slot_rows, slot_width
 
 DEFAULT_QUALITY_THRESHOLD = 0.6
 NUMERIC_KINDS = {Question.Kind.LIKERT5, Question.Kind.LIKERT7, Question.Kind.NUMBER, Question.Kind.SLIDER}
@@ -24,12 +26,10 @@ State = Participant.State
 def included_samples(screening: Screening) -> QuerySet[EmotionSample]:
     """The screening's samples without those of excluded participants.
 
-    Excluded participants are few, so their ids are listed instead of joining the
-    participants table: every report query stays a scan of the samples' index.
+    Selected through the participants, so the database walks the (participant, media time)
+    index: rows come out in the order downloads want without sorting hundreds of thousands.
     """
-    excluded = _excluded_ids(screening)
-    samples = EmotionSample.objects.filter(screening=screening)
-    return samples.exclude(participant_id__in=excluded) if excluded else samples
+    return EmotionSample.objects.filter(participant__in=screening.participants.filter(excluded_from_reports=False))
 
 
 def funnel(screening: Screening) -> dict[str, int]:
@@ -72,31 +72,21 @@ class ParticipantQuality:
 
 
 def participant_sample_stats(screening: Screening) -> dict[int, dict[str, Any]]:
-    """One pass over the screening's samples: per participant, samples, faces, mean of each emotion,
-    and how often each emotion was dominant.
+    """Per participant: samples, faces, mean of each emotion, and how often each emotion was dominant.
 
-    Probabilities are NULL where no face was found, so the means are over faces only.
+    Read from the participants' running totals (one row each), not from the samples.
+    Probabilities count only where a face was found, so the means are over faces only.
     """
-    rows = (
-        EmotionSample.objects.filter(screening=screening)
-        .values("participant", "dominant_emotion")
-        .annotate(n=Count("pk"), faces=Count("pk", filter=Q(face_found=True)), **{e: Sum(e) for e in EMOTIONS})
-        .order_by()
-    )
     stats: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        entry = stats.setdefault(
-            row["participant"], {"n": 0, "faces": 0, "dominant": {}, **dict.fromkeys(EMOTIONS, 0.0)}
-        )
-        entry["n"] += row["n"]
-        entry["faces"] += row["faces"]
-        if row["faces"]:
-            entry["dominant"][row["dominant_emotion"]] = row["faces"]
-        for emotion in EMOTIONS:
-            entry[emotion] += row[emotion] or 0.0
-    for entry in stats.values():
-        for emotion in EMOTIONS:
-            entry[emotion] = entry[emotion] / entry["faces"] if entry["faces"] else None
+    for totals in ParticipantTotals.objects.filter(screening=screening):
+        faces = totals.faces
+        dominant = {emotion: getattr(totals, field) for emotion, field in DOMINANT_FIELDS.items()}
+        stats[totals.participant_id] = {
+            "n": totals.samples,
+            "faces": faces,
+            "dominant": {emotion: count for emotion, count in dominant.items() if count},
+            **{emotion: (getattr(totals, emotion) / faces if faces else None) for emotion in EMOTIONS},
+        }
     return stats
 
 
@@ -131,23 +121,92 @@ class TimelineBin:
     means: dict[str, float]
 
 
-def timeline(screening: Screening, *, bin_seconds: float | None = None, smoothing: int = 1) -> list[TimelineBin]:
+@dataclass(frozen=True)
+class SlotTotals:
+    """The included participants' faces summed per sampling slot (only slots with faces)."""
+
+    width: float
+    slots: np.ndarray  # slot numbers, ascending
+    faces: np.ndarray
+    participants: np.ndarray
+    sums: np.ndarray  # (slots, 7): sum of each emotion's probability
+    dominant: np.ndarray  # (slots, 7): faces with each emotion dominant
+
+
+SLOT_COLUMNS = ["slot", "faces", "participants", *EMOTIONS, *DOMINANT_FIELDS.values()]
+
+
+def included_slots(screening: Screening) -> SlotTotals:
+    """The screening's timeline slots less what excluded participants put in them.
+
+    Excluded participants are few, so their samples are summed again and subtracted; everyone
+    else is read from the running totals.
+    """
+    width = slot_width(screening)
+    table = np.array(
+        TimelineSlot.objects.filter(screening=screening).order_by("slot").values_list(*SLOT_COLUMNS), dtype=np.float64
+    ).reshape(-1, len(SLOT_COLUMNS))
+    excluded = _excluded_ids(screening)
+    if excluded and len(table):
+        position = {int(slot): index for index, slot in enumerate(table[:, 0])}
+        samples = EmotionSample.objects.filter(screening=screening, participant_id__in=excluded)
+        for row in slot_rows(samples, width):
+            index = position.get(int(row["slot"]))
+            if index is not None:
+                table[index, 1:] -= [row[column] or 0.0 for column in SLOT_COLUMNS[1:]]
+    table = table[table[:, 1] > 0.5] if len(table) else table
+    return SlotTotals(
+        width=width,
+        slots=table[:, 0].astype(np.int64),
+        faces=table[:, 1],
+        participants=table[:, 2],
+        sums=table[:, 3 : 3 + len(EMOTIONS)],
+        dominant=table[:, 3 + len(EMOTIONS) :],
+    )
+
+
+def bin_slots(width: float, bin_seconds: float | None) -> int:
+    """How many sampling slots make one time bin; a bin must be a whole number of slots."""
+    if bin_seconds is None:
+        return 1
+    if bin_seconds <= 0:
+        raise ValueError("bins must be longer than zero seconds")
+    count = round(bin_seconds / width)
+    if count < 1 or not math.isclose(count * width, bin_seconds, rel_tol=1e-6):
+        raise ValueError(f"a time bin must be a whole number of sampling intervals ({width:g} s)")
+    return count
+
+
+def timeline(
+    screening: Screening,
+    *,
+    bin_seconds: float | None = None,
+    smoothing: int = 1,
+    slots: SlotTotals | None = None,
+) -> list[TimelineBin]:
     """Mean probability of each emotion per time bin across included participants' faces.
 
-    ``smoothing`` > 1 averages each bin with its neighbours (a centred moving average over that many bins).
+    A bin is the sampling interval or a whole multiple of it. ``participants`` is the number of
+    participants with a face in the bin: exact for a bin of one sampling interval, the mean per
+    sampling interval for a longer bin. ``smoothing`` > 1 averages each bin with its neighbours
+    (a centred moving average over that many bins).
     """
-    width = float(bin_seconds or screening.sampling_interval)
-    if width <= 0:
-        raise ValueError("bins must be longer than zero seconds")
-    rows = (
-        included_samples(screening)
-        .filter(face_found=True)
-        .annotate(bin=Floor(Cast(F("media_time"), FloatField()) / width + 1e-9))
-        .values("bin")
-        .annotate(n=Count("participant", distinct=True), **{e: Avg(e) for e in EMOTIONS})
-        .order_by("bin")
-    )
-    bins = [TimelineBin(int(row["bin"]) * width, row["n"], {e: float(row[e]) for e in EMOTIONS}) for row in rows]
+    slots = included_slots(screening) if slots is None else slots
+    per_bin = bin_slots(slots.width, bin_seconds)
+    if not len(slots.slots):
+        return []
+    groups, first = np.unique(slots.slots // per_bin, return_index=True)
+    faces = np.add.reduceat(slots.faces, first)
+    participants = np.add.reduceat(slots.participants, first) / per_bin
+    sums = np.add.reduceat(slots.sums, first, axis=0)
+    bins = [
+        TimelineBin(
+            float(group) * per_bin * slots.width,
+            round(participants[index]),
+            {emotion: float(sums[index, column] / faces[index]) for column, emotion in enumerate(EMOTIONS)},
+        )
+        for index, group in enumerate(groups)
+    ]
     return smooth(bins, smoothing) if smoothing > 1 else bins
 
 
@@ -159,12 +218,6 @@ def smooth(bins: list[TimelineBin], window: int) -> list[TimelineBin]:
         means = {e: sum(b.means[e] for b in neighbours) / len(neighbours) for e in EMOTIONS}
         smoothed.append(TimelineBin(current.start, current.participants, means))
     return smoothed
-
-
-def reaction_summary(samples: QuerySet[EmotionSample]) -> dict[str, float]:
-    """Share of each dominant emotion among the samples with a face (the reference's summary of reactions)."""
-    counts = dict(samples.filter(face_found=True).values_list("dominant_emotion").annotate(n=Count("pk")))
-    return _shares(counts)
 
 
 def reaction_summary_from_stats(screening: Screening, stats: dict[int, dict[str, Any]]) -> dict[str, float]:
@@ -187,30 +240,60 @@ def _excluded_ids(screening: Screening) -> set[int]:
     return set(screening.participants.filter(excluded_from_reports=True).values_list("pk", flat=True))
 
 
-def scene_summaries(screening: Screening) -> list[dict[str, Any]]:
-    """The reaction summary and mean probabilities within each scene (marker), one query per scene."""
-    samples = included_samples(screening).filter(face_found=True)
+def scene_summaries(screening: Screening, *, slots: SlotTotals | None = None) -> list[dict[str, Any]]:
+    """The reaction summary and mean probabilities within each scene (marker) over included faces.
+
+    The slots wholly inside a scene come from the slot totals; the samples in the slot or two
+    that a scene's edges cut through are read one by one (one query for all scenes).
+    """
+    slots = included_slots(screening) if slots is None else slots
+    markers = list(screening.markers.all())
+    edges = {marker.pk: _scene_edges(marker.start, marker.end, slots.width) for marker in markers}
+    edge_samples = _samples_within(screening, [span for spans in edges.values() for span in spans[1]])
     scenes = []
-    for marker in screening.markers.all():
-        rows = (
-            samples.filter(media_time__gte=marker.start, media_time__lt=marker.end)
-            .values("dominant_emotion")
-            .annotate(n=Count("pk"), **{f"sum_{e}": Sum(e) for e in EMOTIONS})
-            .order_by()
-        )
-        counts = {row["dominant_emotion"]: row["n"] for row in rows}
-        total = sum(counts.values())
-        sums = {e: sum(row[f"sum_{e}"] or 0.0 for row in rows) for e in EMOTIONS}
+    for marker in markers:
+        (first, stop), spans = edges[marker.pk]
+        inside = (slots.slots >= first) & (slots.slots < stop)
+        total = float(slots.faces[inside].sum())
+        sums = slots.sums[inside].sum(axis=0)
+        dominant = slots.dominant[inside].sum(axis=0)
+        for media_time, dominant_emotion, probabilities in edge_samples:
+            if any(low <= media_time < high for low, high in spans):
+                total += 1
+                sums = sums + probabilities
+                dominant = dominant + [dominant_emotion == emotion for emotion in EMOTIONS]
         scenes.append(
             {
                 "label": marker.label,
                 "start": marker.start,
                 "end": marker.end,
-                "shares": {e: (counts.get(e, 0) / total if total else 0.0) for e in EMOTIONS},
-                "means": {e: (sums[e] / total if total else None) for e in EMOTIONS},
+                "shares": {e: (float(dominant[i]) / total if total else 0.0) for i, e in enumerate(EMOTIONS)},
+                "means": {e: (float(sums[i]) / total if total else None) for i, e in enumerate(EMOTIONS)},
             }
         )
     return scenes
+
+
+def _scene_edges(start: float, end: float, width: float) -> tuple[tuple[int, int], list[tuple[float, float]]]:
+    """The slots wholly inside ``[start, end)``, and the media-time spans left over at its edges."""
+    first = math.ceil(start / width - SLOT_EPSILON)
+    stop = math.floor(end / width + SLOT_EPSILON)
+    if first >= stop:
+        return (0, 0), [(start, end)]
+    spans = [(start, first * width), (stop * width, end)]
+    return (first, stop), [(low, high) for low, high in spans if high > low]
+
+
+def _samples_within(screening: Screening, spans: list[tuple[float, float]]) -> list[tuple[float, str, np.ndarray]]:
+    """Included faces whose media time lies in any of ``spans``: (media time, dominant emotion, probabilities)."""
+    if not spans:
+        return []
+    within = Q()
+    for low, high in spans:
+        within |= Q(media_time__gte=low, media_time__lt=high)
+    rows = included_samples(screening).filter(within, face_found=True).values_list("media_time", "dominant_emotion",
+                                                                                    *EMOTIONS)  # fmt: skip
+    return [(row[0], row[1], np.array(row[2:], dtype=np.float64)) for row in rows]
 
 
 def top_moments(bins: list[TimelineBin], *, window_bins: int = 3, count: int = 3) -> dict[str, list[dict]]:

@@ -18,8 +18,10 @@ def screening_report(
     threshold: float = aggregates.DEFAULT_QUALITY_THRESHOLD,
 ) -> dict[str, Any]:
     """Everything the screening report shows, as JSON-ready data."""
-    bins = aggregates.timeline(screening, bin_seconds=bin_seconds, smoothing=smoothing)
-    # One pass over the samples serves data quality, the totals and emotion-by-answer.
+    # One read of the slot totals serves the timeline and the scenes; one of the participants'
+    # totals serves data quality, the summary and emotion-by-answer.
+    slots = aggregates.included_slots(screening)
+    bins = aggregates.timeline(screening, bin_seconds=bin_seconds, smoothing=smoothing, slots=slots)
     stats = aggregates.participant_sample_stats(screening)
     quality = aggregates.data_quality(screening, threshold=threshold, stats=stats)
     return {
@@ -39,7 +41,7 @@ def screening_report(
             "bins": [{"start": b.start, "participants": b.participants, **b.means} for b in bins],
         },
         "reaction_summary": aggregates.reaction_summary_from_stats(screening, stats),
-        "scenes": aggregates.scene_summaries(screening),
+        "scenes": aggregates.scene_summaries(screening, slots=slots),
         "top_moments": aggregates.top_moments(bins),
         "before_after": before_after_items(screening),
         "emotion_by_answer": emotion_by_answer_items(screening, stats=stats),

@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
-from screenings.reports.aggregates import DEFAULT_QUALITY_THRESHOLD
+from screenings.models import Screening
+from screenings.reports.aggregates import DEFAULT_QUALITY_THRESHOLD, bin_slots
 
 
 class ReportOptionsForm(forms.Form):
     bin = forms.FloatField(
         required=False, min_value=0.1, max_value=3600, label="Time bin (s)",
-        help_text="Empty: the screening's sampling interval.",
+        help_text="The screening's sampling interval or a whole multiple of it; empty: the sampling interval.",
     )  # fmt: skip
     smoothing = forms.IntegerField(required=False, min_value=1, max_value=31, initial=1, label="Smoothing (bins)")
     threshold = forms.FloatField(
         required=False, min_value=0, max_value=1, initial=DEFAULT_QUALITY_THRESHOLD, label="Face-found threshold"
     )
+
+    def __init__(self, data: Any = None, *, screening: Screening) -> None:
+        super().__init__(data)
+        self.sampling_interval = float(screening.sampling_interval)
+
+    def clean_bin(self) -> float | None:
+        value = self.cleaned_data.get("bin")
+        if value is not None:
+            try:
+                bin_slots(self.sampling_interval, value)
+            except ValueError as error:
+                raise forms.ValidationError(f"The time bin must be a whole multiple of the sampling interval "
+                                            f"({self.sampling_interval:g} s).") from error  # fmt: skip
+        return value
 
     def options(self) -> dict[str, float | int | None]:
         """Keyword arguments for ``screening_report``; call after ``is_valid()``."""

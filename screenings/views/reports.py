@@ -9,14 +9,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from inference.labels import EMOTIONS
 from screenings import selectors, services
+from screenings.models import Screening
 from screenings.reports import aggregates, charts
 from screenings.reports.builder import before_after_items, emotion_by_answer_items, participant_report, screening_report
 from screenings.reports.exporters import EXPORTERS
 from screenings.reports.options import ReportOptionsForm
 
 
-def _options(request: HttpRequest) -> tuple[ReportOptionsForm, dict]:
-    form = ReportOptionsForm(request.GET)
+def _options(request: HttpRequest, screening: Screening) -> tuple[ReportOptionsForm, dict]:
+    form = ReportOptionsForm(request.GET, screening=screening)
     return form, form.options() if form.is_valid() else {}
 
 
@@ -24,7 +25,7 @@ def _options(request: HttpRequest) -> tuple[ReportOptionsForm, dict]:
 @require_GET
 def report_page(request: HttpRequest, screening_id: int) -> HttpResponse:
     screening = selectors.screening_for_organizer(user=request.user, pk=screening_id)
-    form, options = _options(request)
+    form, options = _options(request, screening)
     if form.errors:
         return render(request, "screenings/organizer/report.html", {"screening": screening, "form": form}, status=400)
     report = screening_report(screening, **options)
@@ -41,7 +42,7 @@ def report_page(request: HttpRequest, screening_id: int) -> HttpResponse:
 def chart(request: HttpRequest, screening_id: int, name: str) -> HttpResponse:
     """One chart of the report as PNG: timeline, summary, scenes, question-<id>, answer-<id>."""
     screening = selectors.screening_for_organizer(user=request.user, pk=screening_id)
-    form, options = _options(request)
+    form, options = _options(request, screening)
     if form.errors:
         return HttpResponse("bad report options: " + form.errors.as_text(), status=400, content_type="text/plain")
     # Each chart computes only its own aggregate: the page loads several charts at once.
@@ -49,7 +50,8 @@ def chart(request: HttpRequest, screening_id: int, name: str) -> HttpResponse:
         bins = aggregates.timeline(screening, bin_seconds=options["bin_seconds"], smoothing=options["smoothing"])
         png = charts.timeline_png([{"start": b.start, **b.means} for b in bins])
     elif name == "summary":
-        png = charts.summary_png(aggregates.reaction_summary(aggregates.included_samples(screening)))
+        stats = aggregates.participant_sample_stats(screening)
+        png = charts.summary_png(aggregates.reaction_summary_from_stats(screening, stats))
     elif name == "scenes":
         png = charts.scenes_png(aggregates.scene_summaries(screening))
     elif name.startswith("question-"):

@@ -5,7 +5,9 @@
   const state = JSON.parse(document.getElementById("live-state").textContent);
   const colours = { angry: "#d62728", disgust: "#8c564b", fear: "#9467bd", happy: "#2ca02c", sad: "#1f77b4", surprise: "#ff7f0e", neutral: "#7f7f7f" };
   const participants = new Map(state.participants.map((row) => [row.participant, row]));
-  const bins = new Map(); // media time -> {n, sums per emotion}
+  const bins = new Map(); // start of the sampling slot -> {n, sums per emotion}
+  // Participants' frames arrive at slightly different media times; the audience mean is per slot.
+  function slotStart(mediaTime) { return Math.floor(mediaTime / state.interval + 1e-9) * state.interval; }
   state.timeline.forEach((row) => {
     const sums = {};
     state.emotions.forEach((emotion) => { sums[emotion] = row[emotion] * row.n; });
@@ -68,10 +70,11 @@
       row.emotion = event.emotion;
       row.samples = (row.samples || 0) + 1;
       if (event.face) {
-        const bin = bins.get(event.media_time) || { n: 0, sums: Object.fromEntries(state.emotions.map((e) => [e, 0])) };
+        const start = slotStart(event.media_time);
+        const bin = bins.get(start) || { n: 0, sums: Object.fromEntries(state.emotions.map((e) => [e, 0])) };
         bin.n += 1;
         state.emotions.forEach((emotion) => { bin.sums[emotion] += event.probabilities[emotion]; });
-        bins.set(event.media_time, bin);
+        bins.set(start, bin);
       }
     }
     participants.set(event.participant, row);

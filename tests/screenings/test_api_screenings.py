@@ -152,6 +152,15 @@ class TestScreeningUpdate:
         assert (screening.title, screening.sampling_interval) == ("Renamed", Decimal("0.5"))
         assert screening.slug.startswith("trailer-test-")
 
+    def test_the_sampling_interval_cannot_change_once_samples_are_recorded(self, api, screening):
+        EmotionSampleFactory(participant=ParticipantFactory(screening=screening))
+        response = api.patch(detail_url(screening), {"sampling_interval": "0.5"}, format="json")
+        assert response.status_code == 400
+        assert "cannot change once emotion samples are recorded" in str(response.json()["sampling_interval"])
+        screening.refresh_from_db()
+        assert screening.sampling_interval == Decimal("1")
+        assert api.patch(detail_url(screening), {"title": "Renamed"}, format="json").status_code == 200
+
     def test_put_replaces_the_editable_fields(self, api, organizer):
         screening = ScreeningFactory(owner=organizer, stimulus="", stimulus_url="https://cdn.example.org/old.mp4")
         response = api.put(detail_url(screening), NEW_SCREENING, format="json")
