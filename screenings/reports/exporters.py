@@ -22,6 +22,8 @@ from screenings.reports.builder import screening_report
 
 SAMPLE_COLUMNS = ["participant", "external_id", "media_time", "face_found", *EMOTIONS, "dominant_emotion"]
 SAMPLE_DECIMALS = 4
+# A worksheet holds 1,048,576 rows: the header, the samples and a closing note.
+XLSX_MAX_SAMPLE_ROWS = 1_048_576 - 2
 Content = bytes | Iterator[bytes]
 
 
@@ -191,7 +193,12 @@ class XlsxExporter(Exporter):
             )  # fmt: skip
         samples = workbook.create_sheet("samples")
         samples.append(SAMPLE_COLUMNS)
-        for row in sample_rows(screening):
+        for index, row in enumerate(sample_rows(screening)):
+            if index == XLSX_MAX_SAMPLE_ROWS:
+                # A spreadsheet past its row limit does not open at all; the CSV has no limit.
+                samples.append([f"Only the first {XLSX_MAX_SAMPLE_ROWS:,} samples fit in a workbook: "
+                                "download the samples CSV for all of them."])  # fmt: skip
+                break
             samples.append(list(row))
         buffer = io.BytesIO()
         workbook.save(buffer)

@@ -220,6 +220,13 @@ class TestPagesAndDownloads:
         assert [row[0].value for row in workbook["scenes"].iter_rows(min_row=2)] == ["Opening", "Ending"]
         assert workbook["answers"].max_row == 1 + 6
 
+    def test_samples_past_a_worksheets_row_limit_point_to_the_csv(self, organizer_client, study, monkeypatch):
+        monkeypatch.setattr("screenings.reports.exporters.XLSX_MAX_SAMPLE_ROWS", 3)
+        response = organizer_client.get(report_url(study, "organizer-download", "xlsx"))
+        sheet = openpyxl.load_workbook(io.BytesIO(response.content))["samples"]
+        assert sheet.max_row == 1 + 3 + 1
+        assert "download the samples CSV" in sheet.cell(row=5, column=1).value
+
     def test_the_pdf_holds_the_report(self, organizer_client, study):
         response = organizer_client.get(report_url(study, "organizer-download", "pdf"))
         reader = PdfReader(io.BytesIO(response.content))
