@@ -31,3 +31,26 @@ def faces_to_batch(faces: list[np.ndarray]) -> np.ndarray:
     if not faces:
         return np.zeros((0, FACE_SIZE, FACE_SIZE, 1), dtype=np.float32)
     return np.stack(faces).astype(np.float32)
+
+
+# Test-time views: the face, its mirror image, and both again zoomed in by 10% (the range the
+# training augmentation zooms). Averaging them is a cheap ensemble; see the model card's figures.
+TEST_TIME_VIEW_COUNTS = (1, 2, 4)
+TEST_TIME_ZOOM = 1.1
+
+
+def face_views(faces, count: int):  # type: ignore[no-untyped-def]
+    """TensorFlow ops: ``count`` views of a (n, 48, 48, 1) float batch, stacked as (count * n, 48, 48, 1)."""
+    import tensorflow as tf
+
+    if count not in TEST_TIME_VIEW_COUNTS:
+        raise ValueError(f"test-time views must be one of {TEST_TIME_VIEW_COUNTS}, got {count!r}")
+    views = [faces]
+    if count >= 2:
+        views.append(tf.reverse(faces, axis=[2]))
+    if count == 4:
+        side = round(FACE_SIZE * TEST_TIME_ZOOM)
+        offset = (side - FACE_SIZE) // 2
+        zoomed = tf.image.resize(faces, [side, side])[:, offset : offset + FACE_SIZE, offset : offset + FACE_SIZE, :]
+        views += [zoomed, tf.reverse(zoomed, axis=[2])]
+    return tf.concat(views, axis=0)

@@ -39,3 +39,36 @@ def test_a_batch_across_images_keeps_each_images_faces_apart(predictor, astronau
     results = predictor.predict([astronaut_jpeg, blank, astronaut_jpeg])
     assert [len(faces) for faces in results] == [1, 0, 1]
     assert results[0][0].probabilities == pytest.approx(results[2][0].probabilities, abs=1e-5)
+
+
+def test_the_four_views_are_the_face_its_mirror_and_both_zoomed_in():
+    from inference.preprocessing import face_views
+
+    face = np.zeros((1, 48, 48, 1), dtype=np.float32)
+    face[0, 10, 5, 0] = 255  # a bright dot left of centre
+    original, mirrored, zoomed, zoomed_mirrored = np.asarray(face_views(face, 4))
+    assert original[10, 5, 0] == 255 and mirrored[10, 42, 0] == 255
+    assert zoomed.shape == (48, 48, 1) and np.argmax(zoomed[:, :, 0].max(axis=0)) < 5
+    assert np.allclose(zoomed_mirrored, zoomed[:, ::-1])
+
+
+def test_every_number_of_views_gives_probabilities_that_agree_on_a_clear_face(predictor, fer_faces):
+    happy = fer_faces.images[fer_faces.labels == EMOTIONS.index("happy")][:8]
+    for views in (1, 2):
+        probabilities = EmotionPredictor(DEFAULT_MODEL_PATH, views=views).classify(happy)
+        assert probabilities.shape == (8, 7) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)
+        assert np.mean(probabilities.argmax(axis=1) == predictor.classify(happy).argmax(axis=1)) >= 0.75
+
+
+@pytest.mark.parametrize("raw", ["3", "four", "-1"])
+def test_a_bad_number_of_views_stops_with_a_message_naming_the_variable(monkeypatch, raw):
+    from inference.predictor import views_from_environment
+
+    monkeypatch.setenv("EMOTION_VIEWS", raw)
+    with pytest.raises(ValueError, match="EMOTION_VIEWS must be one of 1, 2, 4"):
+        views_from_environment()
+
+
+def test_a_predictor_refuses_an_unsupported_number_of_views():
+    with pytest.raises(ValueError, match="views must be one of"):
+        EmotionPredictor(DEFAULT_MODEL_PATH, views=3)

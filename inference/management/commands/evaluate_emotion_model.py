@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from inference.datasets import DatasetError, load_faces
 from inference.evaluation import confusion_png, evaluate
-from inference.predictor import DEFAULT_MODEL_PATH, EmotionPredictor
+from inference.predictor import DEFAULT_MODEL_PATH, DEFAULT_VIEWS, EmotionPredictor
 
 
 class Command(BaseCommand):
@@ -19,7 +19,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--usage", default=None, help="Usage value (CSV) or sub-folder, e.g. PublicTest or test")
         parser.add_argument("--detect-faces", action="store_true", help="run every image through face detection")
-        parser.add_argument("--no-flip-average", action="store_true", help="classify without the mirrored copy")
+        parser.add_argument(
+            "--views", type=int, default=DEFAULT_VIEWS, help="test-time views per face: 1, 2 (with the mirror image) "
+            "or 4 (and both zoomed in by 10%%)"
+        )  # fmt: skip
         parser.add_argument("--limit", type=int, default=None, help="only the first N faces")
         parser.add_argument("--confusion-png", default="confusion.png", help="where to write the confusion matrix")
         parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
@@ -27,7 +30,7 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         try:
             faces = load_faces(str(options["data"]), usage=options["usage"], limit=options["limit"])
-            predictor = EmotionPredictor(str(options["model"]), flip_average=not options["no_flip_average"])
+            predictor = EmotionPredictor(str(options["model"]), views=int(options["views"]))  # type: ignore[call-overload]
         except (DatasetError, FileNotFoundError, ValueError) as error:
             raise CommandError(str(error)) from error
         report = evaluate(predictor, faces, detect=bool(options["detect_faces"]))
