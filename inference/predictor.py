@@ -80,8 +80,9 @@ class EmotionPredictor:
         if views not in TEST_TIME_VIEW_COUNTS:
             raise ValueError(f"views must be one of {TEST_TIME_VIEW_COUNTS}, got {views!r}")
         self.model = keras.models.load_model(self.model_path, compile=False)
-        self.version = model_version(self.model_path)
         self.views = views
+        # Stored with every sample: the same weights read with other views are another instrument.
+        self.version = f"{model_version(self.model_path)}/{views}v"
         model = self.model
 
         @tf.function(

@@ -79,12 +79,10 @@ def totals_add(sample: EmotionSample, *, screening: Screening) -> None:
     participant_row: dict[str, Any] = {"samples": 1, "faces": int(sample.face_found)}
     participant_row.update({emotion: getattr(sample, emotion) or 0.0 for emotion in EMOTIONS})
     participant_row.update({field: int(sample.dominant_emotion == e) for e, field in DOMINANT_FIELDS.items()})
-    ParticipantTotals.objects.bulk_create(
-        [ParticipantTotals(participant_id=sample.participant_id, screening_id=sample.screening_id)],
-        ignore_conflicts=True,
-    )
-    ParticipantTotals.objects.filter(participant_id=sample.participant_id).update(
-        **_changes(participant_row, +1, ["samples", "faces", *TOTAL_FIELDS])
+    _increment(
+        ParticipantTotals,
+        {"participant_id": sample.participant_id, "screening_id": sample.screening_id},
+        _changes(participant_row, +1, ["samples", "faces", *TOTAL_FIELDS]),
     )
     if not sample.face_found:
         return
@@ -98,10 +96,22 @@ def totals_add(sample: EmotionSample, *, screening: Screening) -> None:
         .exists()
     )
     slot_row = participant_row | {"participants": int(first_in_slot)}
-    TimelineSlot.objects.bulk_create([TimelineSlot(screening_id=sample.screening_id, slot=slot)], ignore_conflicts=True)
-    TimelineSlot.objects.filter(screening_id=sample.screening_id, slot=slot).update(
-        **_changes(slot_row, +1, ["faces", "participants", *TOTAL_FIELDS])
+    _increment(
+        TimelineSlot,
+        {"screening_id": sample.screening_id, "slot": slot},
+        _changes(slot_row, +1, ["faces", "participants", *TOTAL_FIELDS]),
     )
+
+
+def _increment(model: type[ParticipantTotals | TimelineSlot], key: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Add ``changes`` to the row ``key``, creating it first when it is the first sample there.
+
+    The row usually exists, so the update comes first: one statement per sample, not two.
+    A row created meanwhile by a concurrent sample is kept (the insert ignores the conflict).
+    """
+    if model.objects.filter(**key).update(**changes) == 0:
+        model.objects.bulk_create([model(**key)], ignore_conflicts=True)
+        model.objects.filter(**key).update(**changes)
 
 
 def totals_remove_participant(participant: Participant) -> None:
