@@ -3,8 +3,12 @@
 Run by hand against a running server that uses the same database settings as this script
 (the same DATA_DIR or DATABASE_URL), for example:
 
-    DEBUG=1 .venv/bin/daphne -b 127.0.0.1 -p 8000 reactionsite.asgi:application &
-    DEBUG=1 .venv/bin/python benchmarks/capture_load.py --participants 10 50 100 --seconds 30
+    export SECRET_KEY=bench DEBUG=0 DATA_DIR=/tmp/capture-bench EMOTION_VIEWS=4
+    .venv/bin/python manage.py migrate
+    .venv/bin/daphne -b 127.0.0.1 -p 8000 reactionsite.asgi:application &
+    .venv/bin/python benchmarks/capture_load.py --participants 10 50 100 --seconds 30
+
+(DEBUG=1 keeps every query in memory and costs time per query: measure with it off.)
 
 With several ASGI processes (PostgreSQL and Redis), give each address with --url; the simulated
 participants are spread over them as a load balancer would. Reports, per N: the sustained

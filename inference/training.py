@@ -163,6 +163,15 @@ def _unfreeze_for_fine_tuning(model, config: TrainingConfig) -> None:  # type: i
     _compile(model, keras.optimizers.Adam(learning_rate=config.fine_tune_learning_rate), config)
 
 
+def cpu_has_bfloat16() -> bool:
+    """Whether the CPU computes bfloat16 natively (Linux only; elsewhere assumed yes)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        return True
+    flags = cpuinfo.read_text()
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def _state_path(output: Path) -> Path:
     return output / STATE_JSON
 
@@ -235,6 +244,11 @@ def train(config: TrainingConfig, *, resume: bool = False, verbose: int | str = 
     keras.utils.set_random_seed(config.seed)
     # The policy is global to the process: set it either way, so one run cannot leak into the next.
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if config.mixed_precision else "float32")
+    if config.mixed_precision and not cpu_has_bfloat16():
+        logger.warning(
+            "this CPU has no native bfloat16 (avx512_bf16 or amx_bf16): mixed precision is emulated and "
+            "several times slower than float32 here; pass --no-mixed-precision"
+        )
     train_faces = load_faces(config.data, usage=config.train_usage, limit=config.limit)
     validation_faces = load_faces(config.data, usage=config.validation_usage, limit=config.limit)
     logger.info("training on %d faces, validating on %d", len(train_faces), len(validation_faces))

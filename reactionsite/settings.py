@@ -91,6 +91,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "db.sqlite3",
+            # Kept open between requests and capture calls: opening one (with its pragmas) costs
+            # more than storing a sample.
+            "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60, minimum=0),
             # Several ASGI workers and threads write samples at once: wait for the lock
             # instead of failing, and take it up front so transactions never deadlock.
             "OPTIONS": {
