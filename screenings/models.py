@@ -339,7 +339,29 @@ class EmotionSample(models.Model):
         return {emotion: getattr(self, emotion) for emotion in EMOTIONS}
 
 
-class ParticipantTotals(models.Model):
+class EmotionTotals(models.Model):
+    """Sums of each emotion's probability over some faces, and how often each emotion was dominant."""
+
+    angry = models.FloatField(default=0)
+    disgust = models.FloatField(default=0)
+    fear = models.FloatField(default=0)
+    happy = models.FloatField(default=0)
+    sad = models.FloatField(default=0)
+    surprise = models.FloatField(default=0)
+    neutral = models.FloatField(default=0)
+    dominant_angry = models.PositiveIntegerField(default=0)
+    dominant_disgust = models.PositiveIntegerField(default=0)
+    dominant_fear = models.PositiveIntegerField(default=0)
+    dominant_happy = models.PositiveIntegerField(default=0)
+    dominant_sad = models.PositiveIntegerField(default=0)
+    dominant_surprise = models.PositiveIntegerField(default=0)
+    dominant_neutral = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class ParticipantTotals(EmotionTotals):
     """Running totals of one participant's samples, kept up to date as samples are recorded and erased.
 
     Reports read these instead of aggregating every sample again: a participant watching a
@@ -350,22 +372,6 @@ class ParticipantTotals(models.Model):
     screening = models.ForeignKey(Screening, on_delete=models.CASCADE, related_name="participant_totals")
     samples = models.PositiveIntegerField(default=0)
     faces = models.PositiveIntegerField(default=0)
-    # Sums of each emotion's probability over the faces.
-    angry = models.FloatField(default=0)
-    disgust = models.FloatField(default=0)
-    fear = models.FloatField(default=0)
-    happy = models.FloatField(default=0)
-    sad = models.FloatField(default=0)
-    surprise = models.FloatField(default=0)
-    neutral = models.FloatField(default=0)
-    # How many faces had each emotion as the dominant one.
-    dominant_angry = models.PositiveIntegerField(default=0)
-    dominant_disgust = models.PositiveIntegerField(default=0)
-    dominant_fear = models.PositiveIntegerField(default=0)
-    dominant_happy = models.PositiveIntegerField(default=0)
-    dominant_sad = models.PositiveIntegerField(default=0)
-    dominant_surprise = models.PositiveIntegerField(default=0)
-    dominant_neutral = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name_plural = "participant totals"
@@ -374,7 +380,7 @@ class ParticipantTotals(models.Model):
         return f"totals of {self.participant_id}"
 
 
-class TimelineSlot(models.Model):
+class TimelineSlot(EmotionTotals):
     """Running totals of a screening's faces within one sampling slot of media time.
 
     Slot ``n`` covers media times ``[n * interval, (n + 1) * interval)`` at the screening's
@@ -386,20 +392,6 @@ class TimelineSlot(models.Model):
     slot = models.PositiveIntegerField()
     faces = models.PositiveIntegerField(default=0)
     participants = models.PositiveIntegerField(default=0, help_text="Participants with a face in this slot.")
-    angry = models.FloatField(default=0)
-    disgust = models.FloatField(default=0)
-    fear = models.FloatField(default=0)
-    happy = models.FloatField(default=0)
-    sad = models.FloatField(default=0)
-    surprise = models.FloatField(default=0)
-    neutral = models.FloatField(default=0)
-    dominant_angry = models.PositiveIntegerField(default=0)
-    dominant_disgust = models.PositiveIntegerField(default=0)
-    dominant_fear = models.PositiveIntegerField(default=0)
-    dominant_happy = models.PositiveIntegerField(default=0)
-    dominant_sad = models.PositiveIntegerField(default=0)
-    dominant_surprise = models.PositiveIntegerField(default=0)
-    dominant_neutral = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["screening_id", "slot"]

@@ -9,15 +9,16 @@ writes the totals.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast, Floor
 
 from inference.labels import EMOTIONS
-from screenings.models import EmotionSample, Participant, ParticipantTotals, Screening, TimelineSlot
+from screenings.models import EmotionSample, EmotionTotals, Participant, ParticipantTotals, Screening, TimelineSlot
 
 # Guards the floor against a media time like 2.9999999999 that stands for 3.0.
 SLOT_EPSILON = 1e-9
@@ -64,11 +65,7 @@ def participant_rows(samples: QuerySet[EmotionSample]) -> list[dict[str, Any]]:
     )
 
 
-def _changes(row: dict[str, Any], sign: int, fields: Iterable[str]) -> dict[str, Any]:
-    return {field: F(field) + sign * (row[field] or 0) for field in fields}
-
-
-TOTAL_FIELDS = [*EMOTIONS, *DOMINANT_FIELDS.values()]
+SLOT_TOTAL_COLUMNS = ["faces", "participants", *EMOTIONS, *DOMINANT_FIELDS.values()]
 
 
 def totals_add(sample: EmotionSample, *, screening: Screening) -> None:
@@ -79,39 +76,73 @@ def totals_add(sample: EmotionSample, *, screening: Screening) -> None:
     participant_row: dict[str, Any] = {"samples": 1, "faces": int(sample.face_found)}
     participant_row.update({emotion: getattr(sample, emotion) or 0.0 for emotion in EMOTIONS})
     participant_row.update({field: int(sample.dominant_emotion == e) for e, field in DOMINANT_FIELDS.items()})
-    _increment(
+    _increment_or_create(
         ParticipantTotals,
-        {"participant_id": sample.participant_id, "screening_id": sample.screening_id},
-        _changes(participant_row, +1, ["samples", "faces", *TOTAL_FIELDS]),
+        {"participant_id": sample.participant_id},
+        participant_row,
+        screening_id=sample.screening_id,
     )
     if not sample.face_found:
         return
     width = slot_width(screening)
     slot = slot_of(sample.media_time, width)
     # The participant counts once per slot however many of their faces fall in it.
-    first_in_slot = not (
-        EmotionSample.objects.filter(participant_id=sample.participant_id, face_found=True)
-        .filter(media_time__gte=(slot - SLOT_EPSILON) * width, media_time__lt=(slot + 1 - SLOT_EPSILON) * width)
-        .exclude(pk=sample.pk)
-        .exists()
-    )
+    first_in_slot = not _other_face_within(sample, (slot - SLOT_EPSILON) * width, (slot + 1 - SLOT_EPSILON) * width)
     slot_row = participant_row | {"participants": int(first_in_slot)}
-    _increment(
-        TimelineSlot,
-        {"screening_id": sample.screening_id, "slot": slot},
-        _changes(slot_row, +1, ["faces", "participants", *TOTAL_FIELDS]),
-    )
+    key = {"screening_id": sample.screening_id, "slot": slot}
+    _increment_or_create(TimelineSlot, key, _without(slot_row, "samples"))
 
 
-def _increment(model: type[ParticipantTotals | TimelineSlot], key: dict[str, Any], changes: dict[str, Any]) -> None:
-    """Add ``changes`` to the row ``key``, creating it first when it is the first sample there.
+def _other_face_within(sample: EmotionSample, low: float, high: float) -> bool:
+    """Whether the sample's participant has another face in ``[low, high)`` of media time.
 
-    The row usually exists, so the update comes first: one statement per sample, not two.
-    A row created meanwhile by a concurrent sample is kept (the insert ignores the conflict).
+    Plain SQL on the (participant, media time) index, for the reason given at ``_increment``.
     """
-    if model.objects.filter(**key).update(**changes) == 0:
-        model.objects.bulk_create([model(**key)], ignore_conflicts=True)
-        model.objects.filter(**key).update(**changes)
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT 1 FROM {quote(EmotionSample._meta.db_table)} WHERE {quote('participant_id')} = %s "
+        f"AND {quote('media_time')} >= %s AND {quote('media_time')} < %s AND {quote('face_found')} = %s "
+        f"AND {quote('id')} <> %s LIMIT 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sample.participant_id, low, high, True, sample.pk])
+        return cursor.fetchone() is not None
+
+
+def _increment(model: type[EmotionTotals], key: dict[str, int], values: dict[str, float]) -> int:
+    """Add ``values`` (negative to take away) to the row ``key``; returns how many rows changed (0 or 1).
+
+    One UPDATE with parameters: the ORM's F() expressions cost milliseconds of Python per call
+    for sixteen columns, and this runs for every webcam frame.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_increment_sql(model, tuple(values), tuple(key)), [*values.values(), *key.values()])
+        return cursor.rowcount
+
+
+def _increment_or_create(
+    model: type[EmotionTotals], key: dict[str, int], values: dict[str, float], **create: int
+) -> None:
+    """Add ``values`` to the row ``key``, creating it (with ``create`` besides ``key``) on its first sample.
+
+    The row usually exists, so the update comes first; a row created meanwhile by a concurrent
+    sample is kept (the insert ignores the conflict).
+    """
+    if _increment(model, key, values) == 0:
+        model.objects.bulk_create([model(**key, **create)], ignore_conflicts=True)
+        _increment(model, key, values)
+
+
+@functools.cache
+def _increment_sql(model: type[EmotionTotals], columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(column)} = {quote(column)} + %s" for column in columns)
+    conditions = " AND ".join(f"{quote(key)} = %s" for key in keys)
+    return f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {conditions}"
+
+
+def _without(row: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {name: value for name, value in row.items() if name not in names}
 
 
 def totals_remove_participant(participant: Participant) -> None:
@@ -121,9 +152,8 @@ def totals_remove_participant(participant: Participant) -> None:
     """
     screening = participant.screening
     for row in slot_rows(participant.samples.all(), slot_width(screening)):
-        TimelineSlot.objects.filter(screening=screening, slot=int(row["slot"])).update(
-            **_changes(row, -1, ["faces", "participants", *TOTAL_FIELDS])
-        )
+        key = {"screening_id": screening.pk, "slot": int(row["slot"])}
+        _increment(TimelineSlot, key, {column: -(row[column] or 0) for column in SLOT_TOTAL_COLUMNS})
     ParticipantTotals.objects.filter(participant=participant).delete()
 
 

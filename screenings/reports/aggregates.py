@@ -202,7 +202,7 @@ def timeline(
     bins = [
         TimelineBin(
             float(group) * per_bin * slots.width,
-            round(participants[index]),
+            round(float(participants[index])),
             {emotion: float(sums[index, column] / faces[index]) for column, emotion in enumerate(EMOTIONS)},
         )
         for index, group in enumerate(groups)
@@ -221,7 +221,10 @@ def smooth(bins: list[TimelineBin], window: int) -> list[TimelineBin]:
 
 
 def reaction_summary_from_stats(screening: Screening, stats: dict[int, dict[str, Any]]) -> dict[str, float]:
-    """The same summary from ``participant_sample_stats``, without another pass over the samples."""
+    """Share of each dominant emotion among included faces (the reference's summary of reactions).
+
+    Counted from ``participant_sample_stats``, so it costs no pass over the samples.
+    """
     excluded = _excluded_ids(screening)
     counts: dict[str, int] = {}
     for participant, entry in stats.items():
