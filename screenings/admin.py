@@ -33,6 +33,7 @@ from screenings.models import (
     Question,
     Screening,
 )
+from screenings.reports.exporters import spreadsheet_safe
 from screenings.services import MAX_INVITES_PER_REQUEST
 from screenings.views.links import open_link_url, participant_link_url
 
@@ -282,7 +283,8 @@ def invites_csv_response(request: HttpRequest, screening: Screening, participant
     writer = csv.writer(buffer)
     writer.writerow(["participant_id", "label", "link"])
     for participant in participants:
-        writer.writerow([participant.pk, participant.label, participant_link_url(participant, request=request)])
+        link = participant_link_url(participant, request=request)
+        writer.writerow([participant.pk, spreadsheet_safe(participant.label), link])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{screening.slug}-invites.csv"'
     return response

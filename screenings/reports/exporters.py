@@ -12,8 +12,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from django.db import connection
-from django.db.models import IntegerField
-from django.db.models.functions import Cast, Round
+from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models.functions import Cast, Concat, Left, Round
+from django.db.models.lookups import In
 
 from inference.labels import EMOTIONS
 from screenings.models import Answer, Question, Screening
@@ -24,6 +25,16 @@ SAMPLE_COLUMNS = ["participant", "external_id", "media_time", "face_found", *EMO
 SAMPLE_DECIMALS = 4
 # A worksheet holds 1,048,576 rows: the header, the samples and a closing note.
 XLSX_MAX_SAMPLE_ROWS = 1_048_576 - 2
+# A cell starting with one of these is a formula to Excel, LibreOffice and openpyxl.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# spreadsheet_safe() in SQL, so the streamed samples need no Python per row.
+SAFE_EXTERNAL_ID = Case(
+    When(
+        In(Left("participant__external_id", 1), list(FORMULA_STARTS)),
+        then=Concat(Value("'"), "participant__external_id"),
+    ),
+    default=F("participant__external_id"),
+)
 Content = bytes | Iterator[bytes]
 
 
@@ -46,11 +57,22 @@ def _csv_batches(batches: Iterable[Sequence[Iterable[Any]]]) -> Iterator[bytes]:
         yield buffer.getvalue().encode()
 
 
+def spreadsheet_safe(text: str) -> str:
+    """Text that participants (or anyone with a link) could choose, made inert in spreadsheets.
+
+    A participant's panel id or free-text answer starting with ``=`` would otherwise run as a
+    formula on the organizer's computer (CSV injection); a leading apostrophe shows it as text.
+    """
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _value_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return "; ".join(str(item) for item in value)
+        return "; ".join(spreadsheet_safe(str(item)) for item in value)
+    if isinstance(value, str):
+        return spreadsheet_safe(value)
     return str(value)
 
 
@@ -66,7 +88,7 @@ def sample_batches(screening: Screening, *, size: int = 10_000) -> Iterator[list
         aggregates.included_samples(screening)
         .order_by("participant_id", "media_time")
         .values_list(
-            "participant_id", "participant__external_id", "media_time", Cast("face_found", IntegerField()),
+            "participant_id", SAFE_EXTERNAL_ID, "media_time", Cast("face_found", IntegerField()),
             *(Round(emotion, SAMPLE_DECIMALS) for emotion in EMOTIONS), "dominant_emotion",
         )
     )  # fmt: skip
@@ -105,7 +127,7 @@ def participant_rows(screening: Screening) -> tuple[list[str], list[list[Any]]]:
         row_quality = quality.get(participant.pk)
         face_rate = row_quality.face_rate if row_quality else None
         emotion = means.get(participant.pk, {})
-        row: list[Any] = [participant.pk, participant.external_id, participant.state]
+        row: list[Any] = [participant.pk, spreadsheet_safe(participant.external_id), participant.state]
         row += [row_quality.samples if row_quality else 0, "" if face_rate is None else round(face_rate, 4)]
         row += [_value_text(answers.get((participant.pk, q.pk, "before"))) for q in before]
         row += [round(emotion[e], 4) if e in emotion else "" for e in EMOTIONS]
@@ -188,8 +210,8 @@ class XlsxExporter(Exporter):
         included = Answer.objects.filter(participant__screening=screening, participant__excluded_from_reports=False)
         for answer in included.select_related("participant", "question").order_by("participant_id", "phase"):
             answers.append(
-                [answer.participant_id, answer.participant.external_id, answer.phase, answer.question.text,
-                 _value_text(answer.value)]
+                [answer.participant_id, spreadsheet_safe(answer.participant.external_id), answer.phase,
+                 answer.question.text, _value_text(answer.value)]
             )  # fmt: skip
         samples = workbook.create_sheet("samples")
         samples.append(SAMPLE_COLUMNS)

@@ -185,6 +185,11 @@ class TestInviteLinks:
         assert all(row["link"].startswith("http://testserver/p/") and row["label"] == "wave 1" for row in rows)
         assert {int(row["participant_id"]) for row in rows} == set(screening.participants.values_list("pk", flat=True))
 
+    def test_an_invite_label_that_looks_like_a_formula_stays_text(self, organizer_client, screening):
+        response = run_action(organizer_client, Screening, "generate_invites", [screening], count="1", label="=1+1")
+        [row] = csv.DictReader(io.StringIO(response.content.decode()))
+        assert row["label"] == "'=1+1"
+
     def test_invite_links_use_the_public_address_when_one_is_set(self, organizer_client, screening, settings):
         settings.PUBLIC_BASE_URL = "https://study.example.org"
         response = run_action(organizer_client, Screening, "generate_invites", [screening], count="1")

@@ -264,6 +264,41 @@ class TestPagesAndDownloads:
         assert chart.content.startswith(b"\x89PNG")
 
 
+class TestFormulaLookalikes:
+    """What a participant types (a panel id, a free-text answer) never runs as a spreadsheet formula."""
+
+    @pytest.fixture
+    def crafted(self, organizer):
+        screening = ScreeningFactory(owner=organizer, stimulus_duration=4.0)
+        text = QuestionFactory(screening=screening, phase=Question.Phase.AFTER, kind=Question.Kind.TEXT, text="Why?")
+        number = QuestionFactory(screening=screening, phase=Question.Phase.AFTER, kind=Question.Kind.NUMBER,
+                                 text="How many?", min_value=-10, max_value=10)  # fmt: skip
+        person = ParticipantFactory(
+            screening=screening, state=State.COMPLETED, external_id='=HYPERLINK("http://evil.example")',
+            watch_started_at="2026-01-01T00:00Z",
+        )  # fmt: skip
+        sample(person, 0.0, happy=0.9)
+        AnswerFactory(participant=person, question=text, phase="after", value="+cmd|' /C calc'!A0")
+        AnswerFactory(participant=person, question=number, phase="after", value=-3)
+        return screening
+
+    def test_csv_downloads_quote_them(self, organizer_client, crafted):
+        samples = organizer_client.get(report_url(crafted, "organizer-download", "samples-csv"))
+        [row] = csv.DictReader(io.StringIO(b"".join(samples.streaming_content).decode()))
+        assert row["external_id"] == '\'=HYPERLINK("http://evil.example")'
+        participants = organizer_client.get(report_url(crafted, "organizer-download", "participants-csv"))
+        [row] = csv.DictReader(io.StringIO(participants.content.decode()))
+        assert row["external_id"].startswith("'=") and row["after: Why?"] == "'+cmd|' /C calc'!A0"
+        assert row["after: How many?"] == "-3"
+
+    def test_the_workbook_holds_them_as_text_not_formulas(self, organizer_client, crafted):
+        response = organizer_client.get(report_url(crafted, "organizer-download", "xlsx"))
+        workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+        cells = [cell for sheet in workbook for row in sheet.iter_rows() for cell in row]
+        assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+        assert '\'=HYPERLINK("http://evil.example")' in [cell.value for cell in workbook["samples"]["B"]]
+
+
 class TestSecondOrganizer:
     def test_every_report_page_chart_and_download_is_404(self, other_organizer_client, study):
         participant = study.participants.first()
