@@ -38,13 +38,6 @@ SAFE_EXTERNAL_ID = Case(
 Content = bytes | Iterator[bytes]
 
 
-class _Echo:
-    """A file-like object whose write returns what it was given, for streaming csv.writer rows."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv_rows(rows: Sequence[Iterable[Any]]) -> Iterator[bytes]:
     yield from _csv_batches([rows])
 
