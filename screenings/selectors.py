@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 
 from inference.labels import EMOTIONS
 from screenings.models import EmotionSample, Participant, Question, Screening, TimelineSlot
+from screenings.sample_totals import slot_width
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -88,7 +89,7 @@ def live_participants(*, screening: Screening) -> list[dict]:
 
 def audience_running_mean(*, screening: Screening) -> list[dict]:
     """Per sampling slot of media time: how many faces were read and the mean of each emotion across them."""
-    width = float(screening.sampling_interval)
+    width = slot_width(screening)
     return [
         {"media_time": slot.slot * width, "n": slot.faces, **{e: getattr(slot, e) / slot.faces for e in EMOTIONS}}
         for slot in TimelineSlot.objects.filter(screening=screening, faces__gt=0).order_by("slot")

@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 
 from inference.labels import EMOTIONS
 from screenings.models import Answer, EmotionSample, Participant, ParticipantTotals, Question, Screening, TimelineSlot
-from screenings.sample_totals import DOMINANT_FIELDS, SLOT_EPSILON, slot_rows, slot_width
+from screenings.sample_totals import DOMINANT_FIELDS, SLOT_EPSILON, SLOT_TOTAL_COLUMNS, slot_rows, slot_width
 
 DEFAULT_QUALITY_THRESHOLD = 0.6
 NUMERIC_KINDS = {Question.Kind.LIKERT5, Question.Kind.LIKERT7, Question.Kind.NUMBER, Question.Kind.SLIDER}
@@ -133,7 +133,7 @@ class SlotTotals:
     dominant: np.ndarray  # (slots, 7): faces with each emotion dominant
 
 
-SLOT_COLUMNS = ["slot", "faces", "participants", *EMOTIONS, *DOMINANT_FIELDS.values()]
+SLOT_COLUMNS = ["slot", *SLOT_TOTAL_COLUMNS]
 
 
 def included_slots(screening: Screening) -> SlotTotals:
@@ -153,7 +153,7 @@ def included_slots(screening: Screening) -> SlotTotals:
         for row in slot_rows(samples, width):
             index = position.get(int(row["slot"]))
             if index is not None:
-                table[index, 1:] -= [row[column] or 0.0 for column in SLOT_COLUMNS[1:]]
+                table[index, 1:] -= [row[column] or 0.0 for column in SLOT_TOTAL_COLUMNS]
     table = table[table[:, 1] > 0.5] if len(table) else table
     return SlotTotals(
         width=width,
