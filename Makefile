@@ -26,8 +26,11 @@ system-deps:
 migrate: $(INSTALLED)
 	DEBUG=1 $(PY) manage.py migrate --noinput
 
+# The media analysis worker runs beside the web server and stops with it.
 run: migrate
 	DEBUG=1 $(PY) manage.py load_demo
+	DEBUG=1 $(PY) manage.py media_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(INSTALLED) system-deps

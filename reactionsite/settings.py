@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "django_tasks",
+    "django_tasks_db",
     "screenings",
     "inference",
 ]
@@ -119,6 +121,23 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Background jobs (media analyses) go through Django's Tasks API. The database backend needs
+# nothing beyond the database, so `make run` works as is; with Redis they go to RQ. Either way
+# queued jobs are stored outside the web process and survive a restart (docs/analyses.md).
+TASK_QUEUE = env_str("TASK_QUEUE", "rq" if REDIS_URL else "database")
+if TASK_QUEUE == "rq":
+    if not REDIS_URL:
+        raise ImproperlyConfigured("TASK_QUEUE=rq needs REDIS_URL")
+    INSTALLED_APPS.append("django_rq")
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    RQ_QUEUES = {
+        "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env_int("TASK_TIMEOUT_SECONDS", 6 * 3600, minimum=60)}
+    }
+elif TASK_QUEUE == "database":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+else:
+    raise ImproperlyConfigured(f"TASK_QUEUE must be 'database' or 'rq', got {TASK_QUEUE!r}")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -155,6 +174,15 @@ CAPTURE_MAX_FRAME_BYTES = env_int("CAPTURE_MAX_FRAME_BYTES", 1024 * 1024, minimu
 CAPTURE_MAX_FRAME_SIDE = env_int("CAPTURE_MAX_FRAME_SIDE", 4096, minimum=64)
 # A participant may send at most this many times the screening's sampling rate.
 CAPTURE_RATE_FACTOR = env_int("CAPTURE_RATE_FACTOR", 4, minimum=1)
+
+# Media analysis uploads (docs/analyses.md): sizes in megabytes, checked before anything is stored.
+ANALYSIS_MAX_IMAGE_MEGABYTES = env_int("ANALYSIS_MAX_IMAGE_MEGABYTES", 20, minimum=1)
+ANALYSIS_MAX_IMAGES = env_int("ANALYSIS_MAX_IMAGES", 50, minimum=1)
+ANALYSIS_MAX_VIDEO_MEGABYTES = env_int("ANALYSIS_MAX_VIDEO_MEGABYTES", 2048, minimum=1)
+ANALYSIS_MAX_VIDEO_PIXELS = env_int("ANALYSIS_MAX_VIDEO_PIXELS", 3840 * 2160, minimum=64 * 64)
+# A running analysis reports progress every few seconds; one silent for longer was cut off by a
+# restart and is queued again when a worker starts.
+ANALYSIS_STALLED_SECONDS = env_int("ANALYSIS_STALLED_SECONDS", 120, minimum=10)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "admin:login"

@@ -16,7 +16,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -29,6 +29,7 @@ from screenings.models import (
     Answer,
     EmotionSample,
     Marker,
+    MediaAnalysis,
     Participant,
     Question,
     Screening,
@@ -222,9 +223,10 @@ class ScreeningAdmin(OrganizerAccessMixin, admin.ModelAdmin):
     @admin.display(description="results")
     def live_link(self, obj: Screening) -> str:
         return format_html(
-            '<a href="{}">report</a> · <a href="{}">live view</a>',
+            '<a href="{}">report</a> · <a href="{}">live view</a> · <a href="{}">recordings</a>',
             reverse("organizer-report", args=[obj.pk]),
             reverse("organizer-live", args=[obj.pk]),
+            reverse("organizer-recording-upload", args=[obj.pk]),
         )
 
     @admin.display(description="open link")
@@ -383,3 +385,18 @@ class EmotionSampleAdmin(ReadOnlyMixin, OrganizerAccessMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[EmotionSample]:
         return EmotionSample.objects.filter(screening__in=Screening.objects.for_organizer(request.user))
+
+
+@admin.register(MediaAnalysis)
+class MediaAnalysisAdmin(ReadOnlyMixin, OrganizerAccessMixin, admin.ModelAdmin):
+    """Media analyses appear in the admin's menu; uploads, progress and results live on their own pages."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MediaAnalysis]:
+        return MediaAnalysis.objects.for_organizer(request.user)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        return HttpResponseRedirect(reverse("organizer-analyses"))
+
+    def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        self._refuse_unless_visible(request, object_id)
+        return HttpResponseRedirect(reverse("organizer-analysis", args=[unquote(object_id)]))

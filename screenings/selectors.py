@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from inference.labels import EMOTIONS
-from screenings.models import EmotionSample, Participant, Question, Screening, TimelineSlot
+from screenings.models import EmotionSample, MediaAnalysis, Participant, Question, Screening, TimelineSlot
 from screenings.sample_totals import slot_width
 
 User = AbstractBaseUser | AnonymousUser
@@ -99,3 +99,8 @@ def audience_running_mean(*, screening: Screening) -> list[dict]:
 def screening_is_deletable(*, screening: Screening) -> bool:
     """Only a draft that nobody has joined may be deleted; any other screening is closed instead, keeping its data."""
     return screening.status == Screening.Status.DRAFT and not screening.participants.exists()
+
+
+def analysis_for_organizer(*, user: User, pk: int) -> MediaAnalysis:
+    """The media analysis with this id if the user made it; otherwise a 404."""
+    return get_object_or_404(MediaAnalysis.objects.for_organizer(user), pk=pk)

@@ -159,6 +159,19 @@ def participant_join(*, screening: Screening, external_id: str = "", user_agent:
             return screening.participants.get(external_id=external_id)
 
 
+def participant_record(*, screening: Screening, label: str = "") -> Participant:
+    """A participant filmed in the lab rather than captured live: their samples come from a recording."""
+    now = timezone.now()
+    return Participant.objects.create(
+        screening=screening,
+        label=label,
+        source=Participant.Source.RECORDING,
+        state=Participant.State.WATCHED,
+        watch_started_at=now,
+        watched_at=now,
+    )
+
+
 def _advance(participant: Participant, step: str, **changes: Any) -> Participant:
     """Move a participant through one step of the journey, refusing skips and repeats."""
     allowed_from, target, timestamp_field = TRANSITIONS[step]

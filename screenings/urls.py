@@ -1,6 +1,6 @@
 from django.urls import path
 
-from screenings.views import capture, organizer, participant, reports
+from screenings.views import analyses, capture, organizer, participant, reports
 
 urlpatterns = [
     path("organizer/screenings/<int:screening_id>/live/", organizer.live_view, name="organizer-live"),
@@ -27,6 +27,20 @@ urlpatterns = [
         "organizer/screenings/<int:screening_id>/participants/<int:participant_id>/exclusion/",
         reports.participant_exclusion,
         name="organizer-participant-exclusion",
+    ),
+    path("organizer/analyses/", analyses.analyses_page, name="organizer-analyses"),
+    path("organizer/analyses/images/", analyses.images_upload, name="organizer-analyses-images"),
+    path("organizer/analyses/video/", analyses.video_upload, name="organizer-analyses-video"),
+    path("organizer/analyses/<int:analysis_id>/", analyses.analysis_page, name="organizer-analysis"),
+    path("organizer/analyses/<int:analysis_id>/cancel/", analyses.analysis_cancel, name="organizer-analysis-cancel"),
+    path("organizer/analyses/<int:analysis_id>/delete/", analyses.analysis_delete, name="organizer-analysis-delete"),
+    path(
+        "organizer/analyses/<int:analysis_id>/files/<path:name>", analyses.analysis_file, name="organizer-analysis-file"
+    ),
+    path(
+        "organizer/screenings/<int:screening_id>/recordings/",
+        analyses.recording_upload,
+        name="organizer-recording-upload",
     ),
     path("api/capture/<str:token>/frames/", capture.frame_post, name="capture-frame"),
     path("s/<slug:slug>/join/", participant.join, name="screening-join"),

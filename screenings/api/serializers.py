@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
+from inference.video_analysis import MINIMUM_INTERVAL
 from rest_framework import serializers
 
-from screenings.models import Answer, Marker, Participant, Question, Screening
+from screenings.media_analyses import analysis_progress
+from screenings.models import Answer, Marker, MediaAnalysis, Participant, Question, Screening
 from screenings.services import MAX_INVITES_PER_REQUEST
 from screenings.views.links import open_link_url, participant_link_url
 
@@ -125,3 +128,54 @@ class AnswerSerializer(serializers.ModelSerializer):
         model = Answer
         fields = ["id", "participant", "external_id", "question", "question_text", "phase", "value", "answered_at"]
         read_only_fields = fields
+
+
+class MediaAnalysisSerializer(serializers.ModelSerializer):
+    """An analysis as its job stands: status, progress, and when done the result and its files."""
+
+    progress = serializers.SerializerMethodField()
+    files = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MediaAnalysis
+        fields = [
+            "id", "kind", "title", "status", "progress", "error", "message", "result", "files", "interval", "faces",
+            "annotate_video", "screening", "participant", "offset", "cancel_requested", "attempts", "created_at",
+            "started_at", "finished_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_progress(self, analysis: MediaAnalysis) -> dict[str, Any]:
+        progress = analysis_progress(analysis)
+        return {
+            "percent": progress.percent,
+            "elapsed_seconds": progress.elapsed_seconds,
+            "remaining_seconds": progress.remaining_seconds,
+        }
+
+    def get_files(self, analysis: MediaAnalysis) -> list[dict[str, str]]:
+        request = self.context.get("request")
+        files = []
+        for item in analysis.outputs if analysis.status == MediaAnalysis.Status.SUCCEEDED else []:
+            url = reverse("api-analysis-file", args=[analysis.pk, item["name"]])
+            files.append({**item, "url": request.build_absolute_uri(url) if request else url})
+        return files
+
+
+class ImagesUploadSerializer(serializers.Serializer):
+    images = serializers.ListField(child=serializers.FileField(), allow_empty=False)
+
+
+class VideoUploadSerializer(serializers.Serializer):
+    video = serializers.FileField()
+    interval = serializers.FloatField(min_value=MINIMUM_INTERVAL, max_value=24 * 3600)
+    faces = serializers.ChoiceField(choices=MediaAnalysis.Faces.choices, default=MediaAnalysis.Faces.ALL)
+    annotate_video = serializers.BooleanField(default=True)
+
+
+class RecordingUploadSerializer(serializers.Serializer):
+    video = serializers.FileField()
+    offset = serializers.FloatField(default=0, min_value=-24 * 3600, max_value=24 * 3600)
+    participant = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_DATABASE_ID)
+    participant_label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    annotate_video = serializers.BooleanField(default=True)

@@ -1,10 +1,11 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from screenings.api import views
+from screenings.api import analyses, views
 
 router = DefaultRouter()
 router.register("screenings", views.ScreeningViewSet, basename="screening")
+router.register("analyses", analyses.MediaAnalysisViewSet, basename="api-analysis")
 
 nested = DefaultRouter(trailing_slash=True)
 nested.include_root_view = False
@@ -20,6 +21,9 @@ urlpatterns = [
         "screenings/<int:screening_pk>/report/<slug:identifier>/",
         views.ReportDownloadView.as_view(),
         name="api-report-download",
+    ),
+    path(
+        "screenings/<int:screening_pk>/recordings/", analyses.RecordingUploadView.as_view(), name="api-recording-upload"
     ),
     path("screenings/<int:screening_pk>/", include(nested.urls)),
 ]

@@ -1,4 +1,4 @@
-"""Serving stimulus files with HTTP range requests, so the player can seek and resume."""
+"""Serving stimulus and result files with HTTP range requests, so a video player can seek and resume."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import mimetypes
 import re
 from collections.abc import Iterator
 
-from django.db.models.fields.files import FieldFile
+from django.core.files import File
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 
 RANGE_PATTERN = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -34,7 +34,7 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
     return first, last
 
 
-def _read_slice(file: FieldFile, first: int, last: int) -> Iterator[bytes]:
+def _read_slice(file: File, first: int, last: int) -> Iterator[bytes]:
     with file.open("rb") as handle:
         handle.seek(first)
         remaining = last - first + 1
@@ -46,7 +46,7 @@ def _read_slice(file: FieldFile, first: int, last: int) -> Iterator[bytes]:
             yield chunk
 
 
-def ranged_file_response(request: HttpRequest, file: FieldFile) -> HttpResponse:
+def ranged_file_response(request: HttpRequest, file: File) -> HttpResponse:
     """A response for ``file`` honouring a single ``Range: bytes=`` header (206), or the whole file (200)."""
     size = file.size
     content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"

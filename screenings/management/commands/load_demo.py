@@ -17,4 +17,5 @@ class Command(BaseCommand):
         self.stdout.write(f"  Organizer admin:  {base_url}/admin/   user {organizer.username}   password {password}")
         self.stdout.write(f"  Open link:        {base_url}/s/{screening.slug}/join/")
         self.stdout.write(f"  A personal link:  {base_url}/p/{participant.token}/")
+        self.stdout.write(f"  Media analysis:   {base_url}/organizer/analyses/")
         self.stdout.write(f"  API docs:         {base_url}/api/docs/")

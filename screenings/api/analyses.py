@@ -1,0 +1,116 @@
+"""The media analysis API: upload images, a video or a participant's recording; follow, cancel, download."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.files import File
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from screenings import media_analyses, selectors
+from screenings.api import serializers
+from screenings.models import MediaAnalysis
+from screenings.views.media import ranged_file_response
+
+QUEUED = OpenApiResponse(serializers.MediaAnalysisSerializer, description="Stored and queued.")
+REFUSED = OpenApiResponse(description="A field is invalid or a size limit is exceeded.")
+
+
+def _accepted(view: Any, analysis: MediaAnalysis) -> Response:
+    return Response(view.get_serializer(analysis).data, status=status.HTTP_202_ACCEPTED)
+
+
+class MediaAnalysisViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    """The organizer's media analyses, newest first. Uploads are queued and answered with 202."""
+
+    serializer_class = serializers.MediaAnalysisSerializer
+
+    def get_queryset(self) -> QuerySet[MediaAnalysis]:
+        return MediaAnalysis.objects.for_organizer(self.request.user)
+
+    def perform_destroy(self, instance: MediaAnalysis) -> None:
+        media_analyses.analysis_delete(analysis=instance)
+
+    @extend_schema(
+        request={"multipart/form-data": serializers.ImagesUploadSerializer}, responses={202: QUEUED, 400: REFUSED}
+    )
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def images(self, request: Request) -> Response:
+        """Analyse images: every face found, classified and drawn on an annotated PNG."""
+        upload = serializers.ImagesUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        try:
+            analysis = media_analyses.analysis_create_images(owner=request.user, **upload.validated_data)
+        except media_analyses.UploadRefused as error:
+            raise ValidationError({"detail": str(error)}) from None
+        return _accepted(self, analysis)
+
+    @extend_schema(
+        request={"multipart/form-data": serializers.VideoUploadSerializer}, responses={202: QUEUED, 400: REFUSED}
+    )
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def video(self, request: Request) -> Response:
+        """Analyse a video sampled every ``interval`` seconds: timeline CSVs, plot and annotated H.264 video."""
+        upload = serializers.VideoUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        try:
+            analysis = media_analyses.analysis_create_video(owner=request.user, **upload.validated_data)
+        except media_analyses.UploadRefused as error:
+            raise ValidationError({"detail": str(error)}) from None
+        return _accepted(self, analysis)
+
+    @extend_schema(request=None, responses=serializers.MediaAnalysisSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Cancel a queued analysis, or stop a running one at its next step; a finished one stays as it is."""
+        analysis = media_analyses.analysis_cancel(analysis=self.get_object())
+        return Response(self.get_serializer(analysis).data)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: None})
+    @action(detail=True, methods=["get"], url_path=r"files/(?P<name>[^/]+)", url_name="file")
+    def files(self, request: Request, pk: str | None = None, name: str = "") -> HttpResponse:
+        """One result file of a finished analysis, with range requests."""
+        path = media_analyses.analysis_output_path(self.get_object(), name)
+        if path is None:
+            raise Http404("No such result file.")
+        return ranged_file_response(request, File(path.open("rb"), name=str(path)))
+
+
+class RecordingUploadView(APIView):
+    """Attach a participant's recorded video to a screening; its samples join the participant's timeline."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": serializers.RecordingUploadSerializer}, responses={202: QUEUED, 400: REFUSED}
+    )
+    def post(self, request: Request, screening_pk: int) -> Response:
+        screening = selectors.screening_for_organizer(user=request.user, pk=screening_pk)
+        upload = serializers.RecordingUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        fields = dict(upload.validated_data)
+        participant_id = fields.pop("participant", None)
+        participant = None
+        if participant_id is not None:
+            participant = get_object_or_404(screening.participants, pk=participant_id)
+        try:
+            analysis = media_analyses.analysis_create_recording(
+                owner=request.user, screening=screening, participant=participant, **fields
+            )
+        except media_analyses.UploadRefused as error:
+            raise ValidationError({"detail": str(error)}) from None
+        data = serializers.MediaAnalysisSerializer(analysis, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)

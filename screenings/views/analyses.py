@@ -1,0 +1,141 @@
+"""Organizer pages for media analyses: upload images or a video, follow the job, see and download results."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.files import File
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from screenings import media_analyses, selectors
+from screenings.analysis_forms import ImagesForm, RecordingForm, VideoForm
+from screenings.models import MediaAnalysis
+from screenings.views.media import ranged_file_response
+
+LIST_TEMPLATE = "screenings/organizer/analyses.html"
+
+
+def _list_context(request: HttpRequest, **forms: object) -> dict:
+    return {
+        "analyses": MediaAnalysis.objects.for_organizer(request.user).select_related("screening")[:100],
+        "images_form": forms.get("images_form") or ImagesForm(),
+        "video_form": forms.get("video_form") or VideoForm(),
+    }
+
+
+@staff_member_required
+@require_GET
+def analyses_page(request: HttpRequest) -> HttpResponse:
+    return render(request, LIST_TEMPLATE, _list_context(request))
+
+
+def _refused(request: HttpRequest, form: ImagesForm | VideoForm, error: str | None, name: str) -> HttpResponse:
+    if error:
+        form.add_error(None, error)
+    return render(request, LIST_TEMPLATE, _list_context(request, **{name: form}), status=400)
+
+
+@staff_member_required
+@require_POST
+def images_upload(request: HttpRequest) -> HttpResponse:
+    form = ImagesForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _refused(request, form, None, "images_form")
+    try:
+        analysis = media_analyses.analysis_create_images(owner=request.user, images=form.cleaned_data["images"])
+    except media_analyses.UploadRefused as error:
+        return _refused(request, form, str(error), "images_form")
+    return redirect("organizer-analysis", analysis_id=analysis.pk)
+
+
+@staff_member_required
+@require_POST
+def video_upload(request: HttpRequest) -> HttpResponse:
+    form = VideoForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _refused(request, form, None, "video_form")
+    try:
+        analysis = media_analyses.analysis_create_video(owner=request.user, **form.cleaned_data)
+    except media_analyses.UploadRefused as error:
+        return _refused(request, form, str(error), "video_form")
+    return redirect("organizer-analysis", analysis_id=analysis.pk)
+
+
+@staff_member_required
+def recording_upload(request: HttpRequest, screening_id: int) -> HttpResponse:
+    """Attach a recorded video of a participant; its samples join the screening's reports."""
+    screening = selectors.screening_for_organizer(user=request.user, pk=screening_id)
+    form = RecordingForm(request.POST or None, request.FILES or None, screening=screening)
+    if request.method == "POST" and form.is_valid():
+        try:
+            analysis = media_analyses.analysis_create_recording(
+                owner=request.user, screening=screening, **form.cleaned_data
+            )
+        except media_analyses.UploadRefused as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect("organizer-analysis", analysis_id=analysis.pk)
+    status = 400 if request.method == "POST" else 200
+    recordings = screening.recordings.for_organizer(request.user).select_related("participant")
+    return render(
+        request,
+        "screenings/organizer/recording_upload.html",
+        {"screening": screening, "form": form, "recordings": recordings},
+        status=status,
+    )
+
+
+@staff_member_required
+@require_GET
+def analysis_page(request: HttpRequest, analysis_id: int) -> HttpResponse:
+    analysis = selectors.analysis_for_organizer(user=request.user, pk=analysis_id)
+    return render(
+        request,
+        "screenings/organizer/analysis.html",
+        {
+            "analysis": analysis,
+            "progress": media_analyses.analysis_progress(analysis),
+            "outputs": {item["identifier"]: item for item in analysis.outputs},
+            "status_url": reverse("api-analysis-detail", args=[analysis.pk]),
+        },
+    )
+
+
+@staff_member_required
+@require_POST
+def analysis_cancel(request: HttpRequest, analysis_id: int) -> HttpResponse:
+    analysis = selectors.analysis_for_organizer(user=request.user, pk=analysis_id)
+    analysis = media_analyses.analysis_cancel(analysis=analysis)
+    if analysis.status == MediaAnalysis.Status.CANCELLED:
+        messages.info(request, "The analysis was cancelled.")
+    elif analysis.status == MediaAnalysis.Status.RUNNING:
+        messages.info(request, "The analysis stops at its next step.")
+    else:
+        messages.info(request, "The analysis had already finished.")
+    return redirect("organizer-analysis", analysis_id=analysis.pk)
+
+
+@staff_member_required
+@require_POST
+def analysis_delete(request: HttpRequest, analysis_id: int) -> HttpResponse:
+    analysis = selectors.analysis_for_organizer(user=request.user, pk=analysis_id)
+    media_analyses.analysis_delete(analysis=analysis)
+    messages.info(request, "The analysis and its files were deleted.")
+    return redirect("organizer-analyses")
+
+
+@staff_member_required
+@require_GET
+def analysis_file(request: HttpRequest, analysis_id: int, name: str) -> HttpResponse:
+    """One result file; videos are served with range requests so the player can seek."""
+    analysis = selectors.analysis_for_organizer(user=request.user, pk=analysis_id)
+    path = media_analyses.analysis_output_path(analysis, name)
+    if path is None:
+        raise Http404("No such result file.")
+    response = ranged_file_response(request, File(path.open("rb"), name=str(path)))
+    if request.GET.get("download"):
+        response["Content-Disposition"] = f'attachment; filename="{path.name}"'
+    return response
