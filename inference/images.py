@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -28,6 +30,26 @@ def decode_grey(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: 
     EXIF orientation is applied, so a portrait phone photo comes out upright.
     Raises ``InvalidImage`` for empty, truncated, non-image or over-large input.
     """
+    with _decoded(data, max_pixels=max_pixels, max_side=max_side, grey_only=True) as image:
+        return np.asarray(image.convert("L"))
+
+
+def decode_colour(
+    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decode image bytes as ``decode_grey`` does, keeping the colour: ``(rgb, grey)`` uint8 arrays.
+
+    The grey array is what ``decode_grey`` returns for the same bytes (within a level or two for a
+    JPEG, whose grey is read from its luma plane there), so faces are found and read the same way
+    whether or not the caller also wants the colour picture.
+    """
+    with _decoded(data, max_pixels=max_pixels, max_side=max_side, grey_only=False) as image:
+        return np.asarray(image.convert("RGB")), np.asarray(image.convert("L"))
+
+
+@contextmanager
+def _decoded(data: bytes, *, max_pixels: int, max_side: int | None, grey_only: bool) -> Iterator[Image.Image]:
+    """The upright, fully loaded image; every decoding failure (also in the caller's conversion) is ``InvalidImage``."""
     if not data:
         raise InvalidImage("the image is empty")
     try:
@@ -44,12 +66,11 @@ def decode_grey(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: 
                 raise InvalidImage(f"the image is too large ({width}x{height} pixels)", too_large=True)
             if width < 1 or height < 1:
                 raise InvalidImage("the image has no pixels")
-            if image.format == "JPEG":
+            if grey_only and image.format == "JPEG":
                 # Decoding straight to grey skips the colour conversion: about twice as fast.
                 image.draft("L", image.size)
             image.load()
-            image = ImageOps.exif_transpose(image)
-            return np.asarray(image.convert("L"))
+            yield ImageOps.exif_transpose(image)
     except InvalidImage:
         raise
     except UnidentifiedImageError:
