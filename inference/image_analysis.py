@@ -1,0 +1,93 @@
+"""Image analysis: every face in a photograph, classified, drawn on a PNG and listed as JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from inference.annotation import draw_faces
+from inference.faces import AUDIENCE_SETTINGS, DetectionSettings, FaceMode
+from inference.images import DEFAULT_MAX_PIXELS, decode_colour
+from inference.predictor import EmotionPredictor, FaceResult
+
+# AUDIENCE_SETTINGS (faces down to 4% of the shorter side) searched on a copy at most 1280
+# pixels wide: the same faces in an ordinary photo, while a 4000-pixel phone photo no longer
+# costs seconds of cascade work on windows far smaller than any face that counts.
+IMAGE_SETTINGS = DetectionSettings(
+    scale_factor=AUDIENCE_SETTINGS.scale_factor,
+    min_neighbors=AUDIENCE_SETTINGS.min_neighbors,
+    min_face_fraction=AUDIENCE_SETTINGS.min_face_fraction,
+    detect_width=1280,
+)
+
+
+@dataclass(frozen=True)
+class ImageAnalysis:
+    """One analysed image: its upright size, the faces (largest first) and the annotated picture as PNG."""
+
+    width: int
+    height: int
+    faces: list[FaceResult]
+    annotated_png: bytes
+
+    def as_dict(self) -> dict:
+        return {"width": self.width, "height": self.height, "faces": [face.as_dict() for face in self.faces]}
+
+
+def analyze_image(data: bytes, *, predictor: EmotionPredictor, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageAnalysis:
+    """Find every face in the image bytes, classify them in one batch, and draw them on a PNG copy.
+
+    Raises ``InvalidImage`` (with its ``reason``) for bytes that are not an image we accept.
+    """
+    rgb, grey = decode_colour(data, max_pixels=max_pixels)
+    [faces] = predictor.predict([grey], mode=FaceMode.ALL, settings=IMAGE_SETTINGS)
+    annotated = np.array(rgb)
+    draw_faces(annotated, faces)
+    height, width = grey.shape[:2]
+    return ImageAnalysis(width=width, height=height, faces=faces, annotated_png=_png(annotated))
+
+
+def write_image_outputs(
+    analysis: ImageAnalysis, out_dir: Path, stem: str, *, source_name: str | None = None
+) -> list[Path]:
+    """Write ``<stem>.png`` and ``<stem>.json`` into ``out_dir``; each appears whole or not at all.
+
+    The JSON is ``analysis.as_dict()``, with ``source`` (the original file name) when given.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = analysis.as_dict()
+    if source_name is not None:
+        summary = {"source": source_name, **summary}
+    png = _write_atomically(out_dir / f"{stem}.png", analysis.annotated_png)
+    document = _write_atomically(out_dir / f"{stem}.json", (json.dumps(summary, indent=2) + "\n").encode())
+    return [png, document]
+
+
+def _png(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    # zlib level 3 instead of Pillow's 6: a 4K photo encodes in 1 s instead of 2.4 s, 16% larger.
+    Image.fromarray(rgb).save(buffer, format="PNG", compress_level=3)
+    return buffer.getvalue()
+
+
+def _write_atomically(path: Path, content: bytes) -> Path:
+    # A reader (the web page, a second worker) sees the old file or the new one, never half of it.
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+        # mkstemp makes the file private to its owner; outputs are as readable as any other written file.
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,86 @@
+from argparse import ArgumentParser
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from inference.image_analysis import ImageAnalysis, analyze_image, write_image_outputs
+from inference.images import InvalidImage
+from inference.labels import EMOTIONS
+from inference.predictor import EmotionPredictor, get_predictor
+
+
+class Command(BaseCommand):
+    help = (
+        "Find and classify every face in images; writes <name>.png (faces drawn) and <name>.json per image. "
+        "Exits with status 1 when any image could not be read."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("files", nargs="+", metavar="FILE", help="JPEG, PNG, WebP, BMP or GIF images")
+        parser.add_argument("--out", required=True, metavar="DIR", help="folder for the outputs (created if missing)")
+        parser.add_argument(
+            "--views", type=int, default=None, help="test-time views per face: 1, 2 or 4 (default: EMOTION_VIEWS or 4)"
+        )
+
+    def handle(self, *args: object, **options: object) -> None:
+        predictor = predictor_for(options["views"])  # type: ignore[arg-type]
+        out_dir = Path(str(options["out"]))
+        files = [Path(name) for name in options["files"]]  # type: ignore[attr-defined]
+        failed = 0
+        for path, stem in zip(files, unique_stems(files), strict=True):
+            try:
+                analysis = analyze_image(_read(path), predictor=predictor)
+            except InvalidImage as error:
+                failed += 1
+                self.stderr.write(f"{path}: {error.reason}")
+                continue
+            write_image_outputs(analysis, out_dir, stem, source_name=path.name)
+            self.stdout.write(f"{path}: {describe(analysis)} -> {out_dir / stem}.png, .json")
+        if failed:
+            raise CommandError(f"{failed} of {len(files)} images could not be read")
+
+
+def predictor_for(views: int | None) -> EmotionPredictor:
+    """The process's predictor (EMOTION_VIEWS), or one reading ``views`` views per face when given."""
+    if views is None:
+        return get_predictor()
+    try:
+        return EmotionPredictor(views=views)
+    except ValueError as error:
+        raise CommandError(str(error)) from error
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidImage("no such file") from None
+    except IsADirectoryError:
+        raise InvalidImage("this is a folder, not an image") from None
+    except OSError as error:
+        raise InvalidImage(f"the file cannot be read ({error.strerror})") from None
+
+
+def unique_stems(files: list[Path]) -> list[str]:
+    """Output names per input: the file's stem, with -2, -3... when an earlier input had the same (in any case)."""
+    taken: set[str] = set()
+    stems = []
+    for path in files:
+        candidate, number = path.stem, 2
+        while candidate.casefold() in taken:
+            candidate, number = f"{path.stem}-{number}", number + 1
+        taken.add(candidate.casefold())
+        stems.append(candidate)
+    return stems
+
+
+def describe(analysis: ImageAnalysis) -> str:
+    """One line: how many faces, and each face's emotions in percent, dominant first."""
+    if not analysis.faces:
+        return "no face found"
+    described = []
+    for number, face in enumerate(analysis.faces, start=1):
+        others = ", ".join(f"{emotion} {face.probabilities[emotion]:.0%}" for emotion in EMOTIONS)
+        described.append(f"face {number} {face.emotion} {face.confidence:.0%} ({others})")
+    count = len(analysis.faces)
+    return f"{count} face{'s' if count > 1 else ''}: " + "; ".join(described)
