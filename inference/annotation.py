@@ -7,18 +7,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from inference.labels import EMOTION_COLOURS
 from inference.predictor import FaceResult
-
-# The site's palette (the report charts and the live view use the same colours), in EMOTIONS order.
-EMOTION_COLOURS: dict[str, str] = {
-    "angry": "#d62728",
-    "disgust": "#8c564b",
-    "fear": "#9467bd",
-    "happy": "#2ca02c",
-    "sad": "#1f77b4",
-    "surprise": "#ff7f0e",
-    "neutral": "#7f7f7f",
-}
 
 # Sizes for a 480-pixel-high picture; larger pictures scale them with their shorter side, so a
 # label takes the same share of a 4K frame as of a 640x480 one.

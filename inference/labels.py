@@ -3,6 +3,17 @@
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 NUM_CLASSES = len(EMOTIONS)
 FACE_SIZE = 48
+# The site's palette, one colour per emotion: report charts, annotated pictures and the live view
+# (static/js/live.js keeps the same hex codes) all draw with it.
+EMOTION_COLOURS: dict[str, str] = {
+    "angry": "#d62728",
+    "disgust": "#8c564b",
+    "fear": "#9467bd",
+    "happy": "#2ca02c",
+    "sad": "#1f77b4",
+    "surprise": "#ff7f0e",
+    "neutral": "#7f7f7f",
+}
 
 # Folder names seen in public image-folder data sets, mapped to the FER2013 label.
 EMOTION_SYNONYMS: dict[str, str] = {

@@ -6,8 +6,8 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from inference.video_analysis import MINIMUM_INTERVAL
 
+from inference.video_analysis import MINIMUM_INTERVAL
 from screenings.models import MediaAnalysis, Participant, Screening
 
 INTERVAL_HELP = "Seconds between sampled frames: 0.5, 1, 2, 5 or any value of 0.1 or more."
@@ -39,7 +39,11 @@ class VideoForm(forms.Form):
     interval = forms.FloatField(min_value=MINIMUM_INTERVAL, initial=1, help_text=INTERVAL_HELP)
     faces = forms.ChoiceField(choices=MediaAnalysis.Faces.choices, initial=MediaAnalysis.Faces.ALL)
     annotate_video = forms.BooleanField(
-        required=False, initial=True, label="Annotated video", help_text="Also write the video with faces labelled."
+        required=False,
+        initial=True,
+        label="Annotated video",
+        help_text="Also write the video with faces labelled. Every frame is then decoded and encoded again, "
+        "which takes about twice as long as the timeline alone.",
     )
 
 

@@ -28,17 +28,30 @@ def jpeg_bytes(rgb: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def write_clip(path: Path, frames: Iterable[np.ndarray], *, fps: int = 10) -> Path:
-    """Encode RGB frames as an H.264 MP4 (yuv420p) at ``fps`` frames a second."""
+def write_clip(
+    path: Path,
+    frames: Iterable[np.ndarray],
+    *,
+    fps: int = 10,
+    faststart: bool = True,
+    gop: int = 5,
+    pix_fmt: str = "yuv420p",
+    rotation: int = 0,
+) -> Path:
+    """Encode RGB frames as an H.264 MP4 at ``fps`` frames a second, a keyframe every ``gop`` frames."""
     import av
 
     frames = list(frames)
-    height, width = frames[0].shape[:2]
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for rgb in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), mode="w", options=options) as container:
+        stream = container.add_stream("libx264", rate=fps, options={"crf": "18", "preset": "veryfast"})
+        stream.codec_context.gop_size = gop
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = pix_fmt
+        if rotation:
+            stream.set_display_rotation(rotation)
+        for picture in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.annotation import EMOTION_COLOURS
 from inference.faces import Box
-from inference.labels import EMOTIONS
+from inference.labels import EMOTION_COLOURS, EMOTIONS
 from inference.predictor import FaceResult
 
 MINIMUM_INTERVAL = 0.1

@@ -11,11 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from inference.labels import EMOTIONS
+from inference.labels import EMOTION_COLOURS, EMOTIONS
 from screenings.reports.aggregates import answer_sort_key
-
-COLOURS = {"angry": "#d62728", "disgust": "#8c564b", "fear": "#9467bd", "happy": "#2ca02c", "sad": "#1f77b4",
-           "surprise": "#ff7f0e", "neutral": "#7f7f7f"}  # fmt: skip
 
 
 def _png(figure: Figure) -> bytes:
@@ -42,7 +39,7 @@ def timeline_png(
     times = [p[time_key] for p in points]
     for emotion in EMOTIONS:
         axis.plot(times, [p[emotion] if p[emotion] is not None else float("nan") for p in points],
-                  label=emotion, color=COLOURS[emotion], linewidth=1.4)  # fmt: skip
+                  label=emotion, color=EMOTION_COLOURS[emotion], linewidth=1.4)  # fmt: skip
     axis.set(xlabel="media time (s)", ylabel="probability", ylim=(0, 1), title=title)
     axis.grid(alpha=0.3)
     axis.legend(ncol=7, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
@@ -54,7 +51,7 @@ def summary_png(shares: dict[str, float], *, title: str = "Summary of reactions"
     figure, axis = plt.subplots(figsize=(6, 3.5))
     if not any(shares.values()):
         return _empty(figure, axis, "No faces were read yet.")
-    axis.bar(list(EMOTIONS), [shares[e] * 100 for e in EMOTIONS], color=[COLOURS[e] for e in EMOTIONS])
+    axis.bar(list(EMOTIONS), [shares[e] * 100 for e in EMOTIONS], color=[EMOTION_COLOURS[e] for e in EMOTIONS])
     axis.set(ylabel="% of samples", title=title)
     axis.grid(axis="y", alpha=0.3)
     return _png(figure)
@@ -69,7 +66,7 @@ def scenes_png(scenes: list[dict[str, Any]]) -> bytes:
     for index, emotion in enumerate(EMOTIONS):
         positions = [s + index * width for s in range(len(scenes))]
         axis.bar(positions, [scene["shares"][emotion] * 100 for scene in scenes], width, label=emotion,
-                 color=COLOURS[emotion])  # fmt: skip
+                 color=EMOTION_COLOURS[emotion])  # fmt: skip
     axis.set_xticks([s + 0.4 - width / 2 for s in range(len(scenes))], [scene["label"] for scene in scenes])
     axis.set(ylabel="% of samples", title="Reactions per scene")
     axis.legend(ncol=7, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
@@ -103,7 +100,7 @@ def emotion_by_answer_png(table: dict[str, Any], *, emotion: str = "happy") -> b
     if not rows:
         return _empty(figure, axis, "No answers joined with emotion readings yet.")
     positions = range(len(rows))
-    axis.bar(positions, [row["means"][emotion] for row in rows], color=COLOURS[emotion])
+    axis.bar(positions, [row["means"][emotion] for row in rows], color=EMOTION_COLOURS[emotion])
     axis.set_xticks(positions, [str(row["answer"])[:16] for row in rows])
     axis.set(ylabel=f"mean {emotion} while watching", title=table["question"][:70])
     axis.grid(axis="y", alpha=0.3)

@@ -23,6 +23,7 @@ from inference.video_analysis import (
     read_timeline,
     sample_times,
 )
+from tests.media_clips import write_clip
 
 FPS = 10
 WIDTH, HEIGHT = 320, 240
@@ -46,35 +47,6 @@ def grey_frame(face: np.ndarray | None) -> np.ndarray:
 
 def rgb(grey: np.ndarray) -> np.ndarray:
     return np.repeat(grey[:, :, None], 3, axis=2)
-
-
-def write_clip(
-    path: Path,
-    frames: list[np.ndarray],
-    *,
-    fps: int = FPS,
-    faststart: bool = True,
-    gop: int = 5,
-    pix_fmt: str = "yuv420p",
-    rotation: int = 0,
-) -> Path:
-    """Encode RGB frames as an H.264 MP4; a keyframe every ``gop`` frames."""
-    import av
-
-    options = {"movflags": "faststart"} if faststart else {}
-    with av.open(str(path), mode="w", options=options) as container:
-        stream = container.add_stream("libx264", rate=fps, options={"crf": "18", "preset": "veryfast"})
-        stream.codec_context.gop_size = gop
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = pix_fmt
-        if rotation:
-            stream.set_display_rotation(rotation)
-        for picture in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
 
 
 def decoded_frames(path: Path) -> list[np.ndarray]:
