@@ -14,7 +14,8 @@ It times the decoder alone, decode plus re-encode of every frame (what an annota
 before any analysis), then analyze_video without and with the annotated video; the stages are
 seconds spent in the analysing thread ("decode" is its wait for the decoder thread).
 
-Figures on the 2-core development machine (x86-64, shared with another engineer; 10-minute
+Figures on the 2-vCPU development machine (AMD EPYC; first while another engineer shared it, a
+second run with nothing else running gave 18.7 / 40.7 / 29.6 (20.2x) / 62.8 s (9.6x); 10-minute
 640x480 30 fps video at 1.0 Mbit/s, interval 1 s, 600 samples, 450 with a face):
 
 | step (4 views per face, the default) | seconds | x real time |
