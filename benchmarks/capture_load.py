@@ -26,6 +26,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,7 +85,21 @@ class Participant:
     sent: int = 0
 
 
-async def run_participant(participant: Participant, image: str, seconds: int, fps: float, start_at: float) -> None:
+def frame_encoder(jpeg: bytes, *, text: bool) -> Callable[[int, float], str | bytes]:
+    """Frames as the watch page sends them (binary: a JSON header line, then the JPEG), or as JSON text."""
+    if text:
+        image = base64.b64encode(jpeg).decode()
+        return lambda seq, media_time: json.dumps(
+            {"type": "frame", "seq": seq, "media_time": media_time, "image": image}
+        )
+    return lambda seq, media_time: (
+        json.dumps({"type": "frame", "seq": seq, "media_time": media_time}).encode() + b"\n" + jpeg
+    )
+
+
+async def run_participant(
+    participant: Participant, encode: Callable[[int, float], str | bytes], seconds: int, fps: float, start_at: float
+) -> None:
     import websockets
 
     address = participant.url.replace("http", "ws", 1) + f"/ws/capture/{participant.token}/"
@@ -108,17 +123,19 @@ async def run_participant(participant: Participant, image: str, seconds: int, fp
         for seq in range(int(seconds * fps)):
             await asyncio.sleep(max(0.0, begin + seq / fps - time.monotonic()))
             sent_at[seq] = time.monotonic()
-            await socket.send(json.dumps({"type": "frame", "seq": seq, "media_time": seq / fps, "image": image}))
+            await socket.send(encode(seq, seq / fps))
             participant.sent += 1
         await asyncio.wait_for(receiver, timeout=60)
 
 
-async def simulate(participants: list[Participant], seconds: int, fps: float, image: str) -> None:
+async def simulate(
+    participants: list[Participant], seconds: int, fps: float, encode: Callable[[int, float], str | bytes]
+) -> None:
     # Spread the starts over one sampling interval, as real viewers press Play at different moments.
     start = time.monotonic() + 1
     count = len(participants)
     await asyncio.gather(
-        *(run_participant(p, image, seconds, fps, start + index / count / fps) for index, p in enumerate(participants))
+        *(run_participant(p, encode, seconds, fps, start + index / count / fps) for index, p in enumerate(participants))
     )
 
 
@@ -127,12 +144,14 @@ def percentile(values: list[float], share: float) -> float | None:
     return ordered[int(share * (len(ordered) - 1))] * 1000 if ordered else None
 
 
-def run_round(count: int, urls: list[str], seconds: int, fps: float, image: str, warmup: int) -> dict:
+def run_round(
+    count: int, urls: list[str], seconds: int, fps: float, encode: Callable[[int, float], str | bytes], warmup: int
+) -> dict:
     """One round: create the participants, simulate them, then count what the database holds."""
     screening_id, tokens = create_participants(count, seconds)
     participants = [Participant(token, urls[index % len(urls)]) for index, token in enumerate(tokens)]
     began = time.monotonic()
-    asyncio.run(simulate(participants, seconds, fps, image))
+    asyncio.run(simulate(participants, seconds, fps, encode))
     elapsed = time.monotonic() - began - 1
     latencies = [latency for p in participants for _, latency in p.latencies]
     # The first frames of every participant need a full-frame face search (no previous position yet).
@@ -167,16 +186,17 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--fps", type=float, default=1.0)
     parser.add_argument("--warmup", type=int, default=5, help="seconds left out of the steady-state latency")
+    parser.add_argument("--text", action="store_true", help="send JSON text frames (base64) instead of binary ones")
     arguments = parser.parse_args()
     urls = arguments.url or ["http://127.0.0.1:8000"]
-    image = base64.b64encode(face_jpeg()).decode()
+    encode = frame_encoder(face_jpeg(), text=arguments.text)
     print(
         "| participants | frames sent | acknowledged/s | p50 / p95 ack ms | after warm-up: p50 / p95 ms "
         "| lost | duplicated | errors |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---|")
     for count in arguments.participants:
-        result = run_round(count, urls, arguments.seconds, arguments.fps, image, arguments.warmup)
+        result = run_round(count, urls, arguments.seconds, arguments.fps, encode, arguments.warmup)
         print(
             f"| {result['participants']} | {result['frames_sent']} | {result['rate_per_s']:.1f} | "
             f"{result['p50_ms']:.0f} / {result['p95_ms']:.0f} | {result['steady_p50_ms']:.0f} / "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import math
 import re
 import time
@@ -24,6 +25,8 @@ from screenings.models import EmotionSample, Participant
 DATA_URL_PREFIX = re.compile(r"^data:image/[a-zA-Z0-9.+-]+;base64,")
 # How far past the stimulus's known end a media time may lie (players report the end a little late).
 MEDIA_TIME_TOLERANCE = 1.0
+# The longest header line of a binary frame; a real one is about 50 bytes.
+BINARY_HEADER_BYTES = 1024
 
 
 class FrameError(Exception):
@@ -108,6 +111,32 @@ def parse_frame_message(message: Any, *, duration: float | None, limits: Capture
     seq = parse_seq(message.get("seq"))
     media_time = parse_media_time(message.get("media_time"), duration=duration, seq=seq)
     image = decode_image_text(message.get("image"), limits=limits, seq=seq)
+    return Frame(seq=seq, media_time=media_time, image=image)
+
+
+def parse_binary_frame(data: bytes, *, duration: float | None, limits: CaptureLimits) -> Frame:
+    """Check a binary websocket frame: a JSON header line, ``\\n``, then the image's own bytes.
+
+    The same frame as the JSON text message, without base64 (a third fewer bytes) and without
+    the UTF-8 check every text message gets: about a fifth of a busy server's event loop.
+    """
+    if len(data) > limits.frame_bytes + BINARY_HEADER_BYTES:
+        raise FrameError("too_large", f"a frame may be at most {limits.frame_bytes} bytes")
+    header_bytes, newline, image = data.partition(b"\n")
+    if not newline or len(header_bytes) > BINARY_HEADER_BYTES:
+        raise FrameError("bad_message", "a binary frame is a JSON header line, a newline, then the image")
+    try:
+        header = json.loads(header_bytes)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise FrameError("bad_message", "the header line is not valid JSON") from None
+    if not isinstance(header, dict) or header.get("type") != "frame":
+        raise FrameError("bad_message", 'the header must be a JSON object with "type": "frame"')
+    seq = parse_seq(header.get("seq"))
+    media_time = parse_media_time(header.get("media_time"), duration=duration, seq=seq)
+    if not image:
+        raise FrameError("bad_image", "the image is empty", seq)
+    if len(image) > limits.frame_bytes:
+        raise FrameError("too_large", f"a frame may be at most {limits.frame_bytes} bytes", seq)
     return Frame(seq=seq, media_time=media_time, image=image)
 
 

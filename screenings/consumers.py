@@ -100,8 +100,12 @@ class CaptureConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(reply))
 
     async def _handle(self, text_data: str | None, bytes_data: bytes | None) -> dict[str, Any]:
+        assert self.participant is not None
+        duration = self.participant.screening.stimulus_duration
         if text_data is None:
-            raise capture.FrameError("bad_message", "send JSON text messages, not binary")
+            # A binary message is a frame (docs/protocol.md): no base64, no UTF-8 check.
+            frame = capture.parse_binary_frame(bytes_data or b"", duration=duration, limits=self.limits)
+            return await self._frame(frame)
         if len(text_data) > self.limits.message_chars:
             raise capture.FrameError("too_large", f"a message may be at most {self.limits.message_chars} characters")
         try:
@@ -113,7 +117,7 @@ class CaptureConsumer(AsyncWebsocketConsumer):
             return await self._end(message)
         if kind != "frame":
             raise capture.FrameError("bad_message", 'type must be "frame" or "end"')
-        return await self._frame(message)
+        return await self._frame(capture.parse_frame_message(message, duration=duration, limits=self.limits))
 
     async def _check_phase(self, seq: int | None) -> None:
         assert self.participant is not None
@@ -123,10 +127,8 @@ class CaptureConsumer(AsyncWebsocketConsumer):
         if not selectors.capture_allowed(self.participant):
             raise capture.FrameError("wrong_phase", "this participant is not watching now", seq)
 
-    async def _frame(self, message: dict[str, Any]) -> dict[str, Any]:
+    async def _frame(self, frame: capture.Frame) -> dict[str, Any]:
         assert self.participant is not None
-        screening = self.participant.screening
-        frame = capture.parse_frame_message(message, duration=screening.stimulus_duration, limits=self.limits)
         await self._check_phase(frame.seq)
         if not self.rate.allow():
             raise capture.FrameError(

@@ -336,7 +336,6 @@ def _output(results: Path, path: Path, identifier: str, label: str, content_type
 
 def _run_images(analysis: MediaAnalysis, results: Path) -> dict[str, Any]:
     from inference.image_analysis import analyze_image, write_image_outputs
-
     from inference.images import InvalidImage
     from inference.predictor import get_predictor
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
-from inference.video_analysis import MINIMUM_INTERVAL
 from rest_framework import serializers
 
+from inference.video_analysis import MINIMUM_INTERVAL
 from screenings.media_analyses import analysis_progress
 from screenings.models import Answer, Marker, MediaAnalysis, Participant, Question, Screening
 from screenings.services import MAX_INVITES_PER_REQUEST

@@ -77,7 +77,7 @@
     canvas.height = Math.round(camera.videoHeight * width / camera.videoWidth);
     canvas.getContext("2d").drawImage(camera, 0, 0, canvas.width, canvas.height);
     const mediaTime = Math.round(slot * interval * 1000) / 1000;
-    capture.send(mediaTime, canvas.toDataURL("image/jpeg", 0.8));
+    capture.send(mediaTime, window.ReactionCapture.canvasJpeg(canvas, 0.8));
   }
 
   video.addEventListener("loadedmetadata", function () {

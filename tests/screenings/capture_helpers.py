@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from functools import cache
 
 import numpy as np
@@ -36,3 +37,9 @@ def frame_message(seq: int, media_time: float, image: bytes | None = None, *, da
         "media_time": media_time,
         "image": f"data:image/jpeg;base64,{encoded}" if data_url else encoded,
     }
+
+
+def binary_frame(seq: int, media_time: float, image: bytes | None = None) -> bytes:
+    """The binary form of a frame: a JSON header line, a newline, the JPEG's bytes."""
+    header = json.dumps({"type": "frame", "seq": seq, "media_time": media_time}).encode()
+    return header + b"\n" + (image if image is not None else face_jpeg())

@@ -10,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 from screenings.models import EmotionSample, Participant
 from screenings.routing import websocket_urlpatterns
 from tests.factories import ParticipantFactory, ScreeningFactory
-from tests.screenings.capture_helpers import empty_jpeg, frame_message
+from tests.screenings.capture_helpers import binary_frame, empty_jpeg, frame_message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 State = Participant.State
@@ -111,11 +111,54 @@ async def test_a_bad_message_gets_its_error_code_and_the_socket_stays_open(watch
     await communicator.disconnect()
 
 
-async def test_a_binary_message_is_refused(watcher):
+async def test_a_binary_frame_is_classified_stored_and_acknowledged(watcher):
     communicator = await open_socket(watcher.token)
-    await communicator.send_to(bytes_data=b"\xff\xd8")
-    assert json.loads(await communicator.receive_from())["code"] == "bad_message"
+    await communicator.send_to(bytes_data=binary_frame(3, 2.0))
+    ack = json.loads(await communicator.receive_from(timeout=30))
+    assert ack["type"] == "ack" and ack["seq"] == 3 and ack["media_time"] == 2.0 and ack["face"] is True
+    [sample] = await database_sync_to_async(samples_of)(watcher)
+    assert sample.face_found and sample.dominant_emotion == ack["emotion"]
+    # Text and binary frames are the same frames: the same media time again is the same sample.
+    again = await exchange(communicator, frame_message(4, 2.0, empty_jpeg()))
+    assert again["face"] is True and again["probabilities"] == ack["probabilities"]
     await communicator.disconnect()
+
+
+BAD_BINARY = [
+    (b"\xff\xd8\xff\xe0 a JPEG without a header line", "bad_message"),
+    (b"not json\n\xff\xd8", "bad_message"),
+    (b'["frame"]\n\xff\xd8', "bad_message"),
+    (b'{"type": "end", "seq": 1, "media_time": 1}\n\xff\xd8', "bad_message"),
+    (b'{"type": "frame", "media_time": 1}\n\xff\xd8', "bad_message"),
+    (b'{"type": "frame", "seq": 1, "media_time": 99}\n\xff\xd8', "bad_message"),
+    (b'{"type": "frame", "seq": 1, "media_time": 1}\n', "bad_image"),
+    (b'{"type": "frame", "seq": 1, "media_time": 1}\nhello world', "bad_image"),
+    (b"\xfe\xff" * 10 + b"\n\xff\xd8", "bad_message"),
+    (b"{" + b" " * 2000 + b"}\n\xff\xd8", "bad_message"),
+]
+
+
+@pytest.mark.parametrize(("data", "code"), BAD_BINARY)
+async def test_a_bad_binary_frame_gets_its_error_code_and_the_socket_stays_open(watcher, data, code):
+    communicator = await open_socket(watcher.token)
+    await communicator.send_to(bytes_data=data)
+    error = json.loads(await communicator.receive_from(timeout=30))
+    assert error["type"] == "error" and error["code"] == code and error["detail"]
+    await communicator.send_to(bytes_data=binary_frame(7, 4.0, empty_jpeg()))
+    ack = json.loads(await communicator.receive_from(timeout=30))
+    assert ack["type"] == "ack" and ack["seq"] == 7
+    assert [s.media_time for s in await database_sync_to_async(samples_of)(watcher)] == [4.0]
+    await communicator.disconnect()
+
+
+async def test_a_binary_frame_over_the_byte_limit_is_too_large(watcher, settings):
+    settings.CAPTURE_MAX_FRAME_BYTES = 4096
+    communicator = await open_socket(watcher.token)
+    await communicator.send_to(bytes_data=binary_frame(1, 1.0))
+    error = json.loads(await communicator.receive_from(timeout=30))
+    assert error["code"] == "too_large"
+    await communicator.disconnect()
+    assert await database_sync_to_async(samples_of)(watcher) == []
 
 
 async def test_frames_over_the_byte_limit_or_side_limit_are_too_large(watcher, settings):
