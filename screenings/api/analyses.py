@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.files import File
@@ -27,8 +28,14 @@ QUEUED = OpenApiResponse(serializers.MediaAnalysisSerializer, description="Store
 REFUSED = OpenApiResponse(description="A field is invalid or a size limit is exceeded.")
 
 
-def _accepted(view: Any, analysis: MediaAnalysis) -> Response:
-    return Response(view.get_serializer(analysis).data, status=status.HTTP_202_ACCEPTED)
+def _queued(request: Request, create: Callable[..., MediaAnalysis], **fields: Any) -> Response:
+    """Queue the analysis of a validated upload: 202 with the job, or 400 with the reason it was refused."""
+    try:
+        analysis = create(owner=request.user, **fields)
+    except media_analyses.UploadRefused as error:
+        raise ValidationError({"detail": str(error)}) from None
+    data = serializers.MediaAnalysisSerializer(analysis, context={"request": request}).data
+    return Response(data, status=status.HTTP_202_ACCEPTED)
 
 
 class MediaAnalysisViewSet(
@@ -52,11 +59,7 @@ class MediaAnalysisViewSet(
         """Analyse images: every face found, classified and drawn on an annotated PNG."""
         upload = serializers.ImagesUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        try:
-            analysis = media_analyses.analysis_create_images(owner=request.user, **upload.validated_data)
-        except media_analyses.UploadRefused as error:
-            raise ValidationError({"detail": str(error)}) from None
-        return _accepted(self, analysis)
+        return _queued(request, media_analyses.analysis_create_images, **upload.validated_data)
 
     @extend_schema(
         request={"multipart/form-data": serializers.VideoUploadSerializer}, responses={202: QUEUED, 400: REFUSED}
@@ -66,11 +69,7 @@ class MediaAnalysisViewSet(
         """Analyse a video sampled every ``interval`` seconds: timeline CSVs, plot and annotated H.264 video."""
         upload = serializers.VideoUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        try:
-            analysis = media_analyses.analysis_create_video(owner=request.user, **upload.validated_data)
-        except media_analyses.UploadRefused as error:
-            raise ValidationError({"detail": str(error)}) from None
-        return _accepted(self, analysis)
+        return _queued(request, media_analyses.analysis_create_video, **upload.validated_data)
 
     @extend_schema(request=None, responses=serializers.MediaAnalysisSerializer)
     @action(detail=True, methods=["post"])
@@ -103,14 +102,11 @@ class RecordingUploadView(APIView):
         upload.is_valid(raise_exception=True)
         fields = dict(upload.validated_data)
         participant_id = fields.pop("participant", None)
-        participant = None
-        if participant_id is not None:
-            participant = get_object_or_404(screening.participants, pk=participant_id)
-        try:
-            analysis = media_analyses.analysis_create_recording(
-                owner=request.user, screening=screening, participant=participant, **fields
-            )
-        except media_analyses.UploadRefused as error:
-            raise ValidationError({"detail": str(error)}) from None
-        data = serializers.MediaAnalysisSerializer(analysis, context={"request": request}).data
-        return Response(data, status=status.HTTP_202_ACCEPTED)
+        participant = None if participant_id is None else get_object_or_404(screening.participants, pk=participant_id)
+        return _queued(
+            request,
+            media_analyses.analysis_create_recording,
+            screening=screening,
+            participant=participant,
+            **fields,
+        )

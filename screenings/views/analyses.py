@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.files import File
@@ -32,9 +34,17 @@ def analyses_page(request: HttpRequest) -> HttpResponse:
     return render(request, LIST_TEMPLATE, _list_context(request))
 
 
-def _refused(request: HttpRequest, form: ImagesForm | VideoForm, error: str | None, name: str) -> HttpResponse:
-    if error:
-        form.add_error(None, error)
+def _upload(
+    request: HttpRequest, form: ImagesForm | VideoForm, name: str, create: Callable[..., MediaAnalysis]
+) -> HttpResponse:
+    """Queue a valid upload and show its page; otherwise the list page again with the errors (400)."""
+    if form.is_valid():
+        try:
+            analysis = create(owner=request.user, **form.cleaned_data)
+        except media_analyses.UploadRefused as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect("organizer-analysis", analysis_id=analysis.pk)
     return render(request, LIST_TEMPLATE, _list_context(request, **{name: form}), status=400)
 
 
@@ -42,26 +52,14 @@ def _refused(request: HttpRequest, form: ImagesForm | VideoForm, error: str | No
 @require_POST
 def images_upload(request: HttpRequest) -> HttpResponse:
     form = ImagesForm(request.POST, request.FILES)
-    if not form.is_valid():
-        return _refused(request, form, None, "images_form")
-    try:
-        analysis = media_analyses.analysis_create_images(owner=request.user, images=form.cleaned_data["images"])
-    except media_analyses.UploadRefused as error:
-        return _refused(request, form, str(error), "images_form")
-    return redirect("organizer-analysis", analysis_id=analysis.pk)
+    return _upload(request, form, "images_form", media_analyses.analysis_create_images)
 
 
 @staff_member_required
 @require_POST
 def video_upload(request: HttpRequest) -> HttpResponse:
     form = VideoForm(request.POST, request.FILES)
-    if not form.is_valid():
-        return _refused(request, form, None, "video_form")
-    try:
-        analysis = media_analyses.analysis_create_video(owner=request.user, **form.cleaned_data)
-    except media_analyses.UploadRefused as error:
-        return _refused(request, form, str(error), "video_form")
-    return redirect("organizer-analysis", analysis_id=analysis.pk)
+    return _upload(request, form, "video_form", media_analyses.analysis_create_video)
 
 
 @staff_member_required
