@@ -11,8 +11,9 @@ Run by hand against a running server that uses the same database settings as thi
 (DEBUG=1 keeps every query in memory and costs time per query: measure with it off.)
 
 With several ASGI processes (PostgreSQL and Redis), give each address with --url; the simulated
-participants are spread over them as a load balancer would. Reports, per N: the sustained
-acknowledged rate, p50 and p95 ack latency, and lost or duplicated samples.
+participants are spread over them as a load balancer would. Frames go as binary messages, as
+the watch page sends them; --text sends the JSON text frames (base64) instead. Reports, per N:
+the sustained acknowledged rate, p50 and p95 ack latency, and lost or duplicated samples.
 """
 
 from __future__ import annotations
