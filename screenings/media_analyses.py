@@ -351,7 +351,7 @@ def _run_images(analysis: MediaAnalysis, results: Path) -> dict[str, Any]:
             except InvalidImage as error:
                 images.append({"name": item["name"], "error": error.reason})
             else:
-                paths = write_image_outputs(image, partial, stem)
+                paths = write_image_outputs(image, partial, stem, source_name=item["name"])
                 images.append({"name": item["name"], "png": f"{stem}.png", **image.as_dict()})
                 for path in paths:
                     kind = "png" if path.suffix == ".png" else "json"
