@@ -6,6 +6,7 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,19 @@ def write_image_outputs(
     png = _write_atomically(out_dir / f"{stem}.png", analysis.annotated_png)
     document = _write_atomically(out_dir / f"{stem}.json", (json.dumps(summary, indent=2) + "\n").encode())
     return [png, document]
+
+
+def unique_stems(stems: Sequence[str]) -> list[str]:
+    """Output names per input: each stem, with -2, -3... when an earlier one was the same (in any case)."""
+    taken: set[str] = set()
+    unique = []
+    for stem in stems:
+        candidate, number = stem, 2
+        while candidate.casefold() in taken:
+            candidate, number = f"{stem}-{number}", number + 1
+        taken.add(candidate.casefold())
+        unique.append(candidate)
+    return unique
 
 
 def _png(rgb: np.ndarray) -> bytes:

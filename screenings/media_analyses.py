@@ -123,10 +123,13 @@ def analysis_create_images(*, owner: AbstractBaseUser, images: Sequence[Uploaded
 
 
 def check_interval(interval: float) -> float:
-    from inference.video_analysis import MINIMUM_INTERVAL
+    """The engine's rule for sampling intervals (at least 0.1 s, finite), refused as an upload error."""
+    from inference.video_analysis import sample_times
 
-    if not interval >= MINIMUM_INTERVAL or interval == float("inf"):
-        raise UploadRefused(f"The interval must be a number of seconds, at least {MINIMUM_INTERVAL}.")
+    try:
+        sample_times(0.0, interval)
+    except ValueError as error:
+        raise UploadRefused(f"{str(error).capitalize()}.") from None
     return float(interval)
 
 
@@ -271,8 +274,10 @@ class _ProgressReporter:
             return
         self.last_write = now
         rows = MediaAnalysis.objects.filter(pk=self.analysis_id)
-        rows.update(progress=min(1.0, max(0.0, fraction)) * self.share, heartbeat_at=timezone.now())
-        if rows.filter(cancel_requested=True).exists() or not rows.exists():
+        # No row updated: the analysis was deleted while it ran.
+        if not rows.update(progress=min(1.0, max(0.0, fraction)) * self.share, heartbeat_at=timezone.now()):
+            raise AnalysisCancelled
+        if rows.filter(cancel_requested=True).exists():
             raise AnalysisCancelled
 
 
@@ -313,11 +318,11 @@ def analysis_run(*, analysis_id: int) -> None:
 
 
 def _finish(analysis_id: int, results: Path, *, status: str, **changes: Any) -> None:
-    if status != Status.SUCCEEDED:
-        shutil.rmtree(results, ignore_errors=True)
-        changes.setdefault("outputs", [])
     if status == Status.SUCCEEDED:
         changes["progress"] = 1.0
+    else:
+        shutil.rmtree(results, ignore_errors=True)
+        changes.setdefault("outputs", [])
     MediaAnalysis.objects.filter(pk=analysis_id).update(status=status, finished_at=timezone.now(), **changes)
 
 
@@ -335,17 +340,17 @@ def _output(results: Path, path: Path, identifier: str, label: str, content_type
 
 
 def _run_images(analysis: MediaAnalysis, results: Path) -> dict[str, Any]:
-    from inference.image_analysis import analyze_image, write_image_outputs
+    from inference.image_analysis import analyze_image, unique_stems, write_image_outputs
     from inference.images import InvalidImage
     from inference.predictor import get_predictor
 
     predictor = get_predictor()
     progress = _ProgressReporter(analysis.pk)
     partial = _partial_folder(results)
-    images, outputs, stems = [], [], set()
+    images, outputs = [], []
+    stems = unique_stems([_safe_name(Path(item["name"]).stem) for item in analysis.inputs])
     try:
-        for number, item in enumerate(analysis.inputs):
-            stem = _unique_stem(Path(item["name"]).stem, stems)
+        for number, (item, stem) in enumerate(zip(analysis.inputs, stems, strict=True)):
             try:
                 image = analyze_image(_input_path(item).read_bytes(), predictor=predictor)
             except InvalidImage as error:
@@ -368,15 +373,6 @@ def _run_images(analysis: MediaAnalysis, results: Path) -> dict[str, Any]:
     faces = sum(len(image.get("faces", [])) for image in images)
     message = "" if faces else "No face was found in any image."
     return {"result": {"images": images}, "outputs": outputs, "message": message}
-
-
-def _unique_stem(stem: str, taken: set[str]) -> str:
-    stem = _safe_name(stem)
-    candidate, number = stem, 2
-    while candidate in taken:
-        candidate, number = f"{stem}-{number}", number + 1
-    taken.add(candidate)
-    return candidate
 
 
 def _partial_folder(results: Path) -> Path:

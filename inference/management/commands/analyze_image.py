@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inference.image_analysis import ImageAnalysis, analyze_image, write_image_outputs
+from inference.image_analysis import ImageAnalysis, analyze_image, unique_stems, write_image_outputs
 from inference.images import InvalidImage
 from inference.labels import EMOTIONS
 from inference.predictor import EmotionPredictor, get_predictor
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         out_dir = Path(str(options["out"]))
         files = [Path(name) for name in options["files"]]  # type: ignore[attr-defined]
         failed = 0
-        for path, stem in zip(files, unique_stems(files), strict=True):
+        for path, stem in zip(files, unique_stems([path.stem for path in files]), strict=True):
             try:
                 analysis = analyze_image(_read(path), predictor=predictor)
             except InvalidImage as error:
@@ -59,19 +59,6 @@ def _read(path: Path) -> bytes:
         raise InvalidImage("this is a folder, not an image") from None
     except OSError as error:
         raise InvalidImage(f"the file cannot be read ({error.strerror})") from None
-
-
-def unique_stems(files: list[Path]) -> list[str]:
-    """Output names per input: the file's stem, with -2, -3... when an earlier input had the same (in any case)."""
-    taken: set[str] = set()
-    stems = []
-    for path in files:
-        candidate, number = path.stem, 2
-        while candidate.casefold() in taken:
-            candidate, number = f"{path.stem}-{number}", number + 1
-        taken.add(candidate.casefold())
-        stems.append(candidate)
-    return stems
 
 
 def describe(analysis: ImageAnalysis) -> str:
