@@ -13,7 +13,8 @@ Run by hand against a running server that uses the same database settings as thi
 With several ASGI processes (PostgreSQL and Redis), give each address with --url; the simulated
 participants are spread over them as a load balancer would. Frames go as binary messages, as
 the watch page sends them; --text sends the JSON text frames (base64) instead. Reports, per N:
-the sustained acknowledged rate, p50 and p95 ack latency, and lost or duplicated samples.
+the sustained acknowledged rate, p50 and p95 ack latency, lost or duplicated samples, and how many
+test-time views the faces were read with (fewer under load: CAPTURE_BATCH_BUDGET_MS).
 """
 
 from __future__ import annotations
@@ -66,14 +67,20 @@ def create_participants(count: int, seconds: int) -> tuple[int, list[str]]:
     return screening.pk, [participant.token for participant in participants]
 
 
-def stored_samples(screening_id: int) -> tuple[int, int]:
+def stored_samples(screening_id: int) -> tuple[int, int, str]:
+    """How many samples were stored, how many (participant, media time) pairs twice, and the views read."""
     from django.db.models import Count
 
     from screenings.models import EmotionSample
 
     samples = EmotionSample.objects.filter(screening_id=screening_id)
     duplicates = samples.values("participant", "media_time").annotate(n=Count("pk")).filter(n__gt=1).count()
-    return samples.count(), duplicates
+    faces = samples.filter(face_found=True)
+    total = faces.count()
+    # model_version ends in "/<views>v": under load, live capture reads fewer views per face.
+    shares = faces.values("model_version").annotate(n=Count("pk")).order_by("model_version")
+    views = " ".join(f"{row['model_version'].rpartition('/')[2]} {row['n'] / total:.0%}" for row in shares)
+    return samples.count(), duplicates, views or "-"
 
 
 @dataclass
@@ -157,7 +164,7 @@ def run_round(
     latencies = [latency for p in participants for _, latency in p.latencies]
     # The first frames of every participant need a full-frame face search (no previous position yet).
     steady = [latency for p in participants for seq, latency in p.latencies if seq >= warmup * fps]
-    stored, duplicates = stored_samples(screening_id)
+    stored, duplicates, views = stored_samples(screening_id)
     sent = sum(p.sent for p in participants)
     acked = sum(len(p.acked) for p in participants)
     errors: dict[str, int] = {}
@@ -176,6 +183,7 @@ def run_round(
         "lost": sent - acked,
         "stored": stored,
         "duplicates": duplicates,
+        "views": views,
         "errors": errors,
     }
 
@@ -193,15 +201,15 @@ def main() -> int:
     encode = frame_encoder(face_jpeg(), text=arguments.text)
     print(
         "| participants | frames sent | acknowledged/s | p50 / p95 ack ms | after warm-up: p50 / p95 ms "
-        "| lost | duplicated | errors |"
+        "| lost | duplicated | views read per face | errors |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for count in arguments.participants:
         result = run_round(count, urls, arguments.seconds, arguments.fps, encode, arguments.warmup)
         print(
             f"| {result['participants']} | {result['frames_sent']} | {result['rate_per_s']:.1f} | "
             f"{result['p50_ms']:.0f} / {result['p95_ms']:.0f} | {result['steady_p50_ms']:.0f} / "
-            f"{result['steady_p95_ms']:.0f} | {result['lost']} | {result['duplicates']} | "
+            f"{result['steady_p95_ms']:.0f} | {result['lost']} | {result['duplicates']} | {result['views']} | "
             f"{result['errors'] or '-'} |",
             flush=True,
         )

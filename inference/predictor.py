@@ -81,26 +81,35 @@ class EmotionPredictor:
             raise ValueError(f"views must be one of {TEST_TIME_VIEW_COUNTS}, got {views!r}")
         self.model = keras.models.load_model(self.model_path, compile=False)
         self.views = views
+        self.base_version = model_version(self.model_path)
         # Stored with every sample: the same weights read with other views are another instrument.
-        self.version = f"{model_version(self.model_path)}/{views}v"
-        model = self.model
+        self.version = self.version_for(views)
+        # One serving function per number of views up to ``views``: live capture reads fewer views
+        # when faces queue up (inference.serving). Each is traced here, not under load.
+        self._serve = {count: _serving_function(tf, self.model, count) for count in self.view_counts}
+        for count in self.view_counts:
+            self.classify(np.zeros((1, FACE_SIZE, FACE_SIZE, 1), dtype=np.float32), views=count)
 
-        @tf.function(
-            input_signature=[tf.TensorSpec([None, FACE_SIZE, FACE_SIZE, 1], tf.float32)], reduce_retracing=True
-        )
-        def serve(faces):  # type: ignore[no-untyped-def]
-            # All views of all faces go through the network in one call, then each face's views are averaged.
-            probabilities = tf.cast(model(face_views(faces, views), training=False), tf.float32)
-            return tf.reduce_mean(tf.reshape(probabilities, [views, -1, len(EMOTIONS)]), axis=0)
+    @property
+    def view_counts(self) -> tuple[int, ...]:
+        """The numbers of views this predictor can read, fewest first: up to ``views``."""
+        return tuple(count for count in TEST_TIME_VIEW_COUNTS if count <= self.views)
 
-        self._serve = serve
-        self.classify(np.zeros((1, FACE_SIZE, FACE_SIZE, 1), dtype=np.float32))
+    def version_for(self, views: int) -> str:
+        return f"{self.base_version}/{views}v"
 
-    def classify(self, faces: np.ndarray) -> np.ndarray:
-        """Probabilities, shape (n, 7), for a batch of 48x48x1 crops with values 0-255."""
+    def classify(self, faces: np.ndarray, *, views: int | None = None) -> np.ndarray:
+        """Probabilities, shape (n, 7), for a batch of 48x48x1 crops with values 0-255.
+
+        ``views``: read each face with this many views (one of ``view_counts``) instead of ``self.views``.
+        """
+        views = self.views if views is None else views
+        serve = self._serve.get(views)
+        if serve is None:
+            raise ValueError(f"this predictor reads {self.view_counts} views, not {views!r}")
         if len(faces) == 0:
             return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
-        return self._serve(np.asarray(faces, dtype=np.float32)).numpy()
+        return serve(np.asarray(faces, dtype=np.float32)).numpy()
 
     def predict(
         self,
@@ -127,6 +136,16 @@ class EmotionPredictor:
                 row += 1
             results.append(image_results)
         return results
+
+
+def _serving_function(tf, model, views: int):  # type: ignore[no-untyped-def]
+    @tf.function(input_signature=[tf.TensorSpec([None, FACE_SIZE, FACE_SIZE, 1], tf.float32)], reduce_retracing=True)
+    def serve(faces):  # type: ignore[no-untyped-def]
+        # All views of all faces go through the network in one call, then each face's views are averaged.
+        probabilities = tf.cast(model(face_views(faces, views), training=False), tf.float32)
+        return tf.reduce_mean(tf.reshape(probabilities, [views, -1, len(EMOTIONS)]), axis=0)
+
+    return serve
 
 
 def locate_faces(

@@ -7,7 +7,9 @@ coroutine here runs its CPU work in threads, so the event loop is never blocked.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
+import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -56,29 +58,88 @@ def locate_largest_face(image: bytes, *, max_side: int, previous: Box | None = N
     return LocatedFace(box, crop)
 
 
+# How long the network may take for one batch before the batch is read with fewer views.
+DEFAULT_BATCH_BUDGET_MS = 50.0
+
+
+def _budget_seconds() -> float:
+    raw = os.environ.get("CAPTURE_BATCH_BUDGET_MS", "").strip()
+    if not raw:
+        return DEFAULT_BATCH_BUDGET_MS / 1000
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"CAPTURE_BATCH_BUDGET_MS must be a number of milliseconds, 0 or more, got {raw!r}")
+    return value / 1000
+
+
+# Read at start-up, as FRAME_WORKERS is: a bad value stops the server with the variable's name.
+BATCH_BUDGET_SECONDS = _budget_seconds()
+# Weight of the newest batch in the running estimate of the network's cost per face and view.
+COST_SMOOTHING = 0.2
+
+
 class FaceBatcher:
     """Collects face crops from concurrent callers and classifies them in one network call.
 
     A caller waits at most ``max_wait`` seconds for others to join its batch; under load
     batches fill up to ``max_batch`` and the network's per-call cost is shared.
+
+    Each batch is read with as many test-time views (up to the predictor's) as the network
+    can read within ``budget`` seconds, judged from the cost of the batches before it: a few
+    faces get every view, a crowd gets fewer, so the acknowledgements keep up with the frames.
+    ``budget`` 0 always reads every view. Each face's result says how many views it got.
     """
 
-    def __init__(self, predictor: EmotionPredictor, *, max_batch: int = 64, max_wait: float = 0.004) -> None:
+    def __init__(
+        self,
+        predictor: EmotionPredictor,
+        *,
+        max_batch: int = 64,
+        max_wait: float = 0.004,
+        budget: float | None = None,
+    ) -> None:
         self.predictor = predictor
         self.max_batch = max_batch
         self.max_wait = max_wait
-        self._queue: asyncio.Queue[tuple[np.ndarray, asyncio.Future[np.ndarray]]] = asyncio.Queue()
+        self.budget = BATCH_BUDGET_SECONDS if budget is None else budget
+        # Seconds of network time per face and view, as measured; None until the first batch.
+        self.cost_per_view: float | None = None
+        self._queue: asyncio.Queue[tuple[np.ndarray, asyncio.Future[tuple[np.ndarray, int]]]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         # One thread for the network: TensorFlow already uses every core inside one call.
         self._network_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="network")
 
-    async def classify(self, crop: np.ndarray) -> np.ndarray:
-        """The seven probabilities for one 48x48x1 crop."""
+    async def classify(self, crop: np.ndarray) -> tuple[np.ndarray, int]:
+        """The seven probabilities for one 48x48x1 crop, and the number of views they were read with."""
         if self._worker is None or self._worker.done():
             self._worker = asyncio.get_running_loop().create_task(self._run())
-        future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[tuple[np.ndarray, int]] = asyncio.get_running_loop().create_future()
         await self._queue.put((crop, future))
         return await future
+
+    def views_for(self, faces: int) -> int:
+        """The most views (of the predictor's) whose estimated network time for ``faces`` fits the budget."""
+        counts = self.predictor.view_counts
+        if not self.budget or self.cost_per_view is None:
+            return counts[-1]
+        for views in reversed(counts):
+            if faces * views * self.cost_per_view <= self.budget:
+                return views
+        return counts[0]
+
+    def _measured(self, faces: int, views: int, seconds: float) -> None:
+        cost = seconds / (faces * views)
+        previous = self.cost_per_view
+        self.cost_per_view = cost if previous is None else previous + COST_SMOOTHING * (cost - previous)
+
+    def _read(self, crops: np.ndarray, views: int) -> np.ndarray:
+        started = time.perf_counter()
+        probabilities = self.predictor.classify(crops, views=views)
+        self._measured(len(crops), views, time.perf_counter() - started)
+        return probabilities
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -94,8 +155,9 @@ class FaceBatcher:
                 except TimeoutError:
                     break
             crops = np.stack([crop for crop, _ in batch]).astype(np.float32)
+            views = self.views_for(len(batch))
             try:
-                probabilities = await loop.run_in_executor(self._network_thread, self.predictor.classify, crops)
+                probabilities = await loop.run_in_executor(self._network_thread, self._read, crops, views)
             except Exception as error:  # every waiting caller must hear about the failure
                 for _, future in batch:
                     if not future.done():
@@ -103,7 +165,7 @@ class FaceBatcher:
                 continue
             for (_, future), row in zip(batch, probabilities, strict=True):
                 if not future.done():
-                    future.set_result(row)
+                    future.set_result((row, views))
 
 
 _batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, FaceBatcher] = weakref.WeakKeyDictionary()
@@ -119,8 +181,16 @@ async def _batcher() -> FaceBatcher:
     return batcher
 
 
-async def read_emotion(image: bytes, *, max_side: int, previous: Box | None = None) -> FaceResult | None:
-    """Decode, detect and classify one webcam frame without blocking the loop; None when no face is seen.
+@dataclass(frozen=True)
+class Reading:
+    """One webcam frame read: the face (None when none is seen) and the model version that read it."""
+
+    face: FaceResult | None
+    model_version: str
+
+
+async def read_emotion(image: bytes, *, max_side: int, previous: Box | None = None) -> Reading:
+    """Decode, detect and classify one webcam frame without blocking the loop.
 
     ``previous``: where the face was in the same participant's last frame, to search there first.
     """
@@ -128,15 +198,17 @@ async def read_emotion(image: bytes, *, max_side: int, previous: Box | None = No
     located = await loop.run_in_executor(
         _frame_pool, lambda: locate_largest_face(image, max_side=max_side, previous=previous)
     )
-    if located is None:
-        return None
     batcher = await _batcher()
-    return FaceResult.from_row(located.box, await batcher.classify(located.crop))
+    if located is None:
+        return Reading(None, batcher.predictor.version)
+    row, views = await batcher.classify(located.crop)
+    return Reading(FaceResult.from_row(located.box, row), batcher.predictor.version_for(views))
 
 
-def read_emotion_sync(image: bytes, *, max_side: int) -> FaceResult | None:
-    """The same for synchronous callers (the HTTP fallback): one frame, one network call."""
+def read_emotion_sync(image: bytes, *, max_side: int) -> Reading:
+    """The same for synchronous callers (the HTTP fallback): one frame, one network call, every view."""
+    predictor = get_predictor()
     located = locate_largest_face(image, max_side=max_side)
     if located is None:
-        return None
-    return FaceResult.from_row(located.box, get_predictor().classify(located.crop[None])[0])
+        return Reading(None, predictor.version)
+    return Reading(FaceResult.from_row(located.box, predictor.classify(located.crop[None])[0]), predictor.version)

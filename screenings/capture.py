@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from inference.images import InvalidImage
-from inference.predictor import FaceResult
+from inference.serving import Reading
 from screenings import services
 from screenings.models import EmotionSample, Participant
 
@@ -165,16 +165,15 @@ def rate_limiter_for(participant: Participant, limits: CaptureLimits) -> RateLim
     return RateLimiter(rate=rate, burst=max(8.0, rate * 4))
 
 
-def sample_from_reading(
-    *, participant: Participant, frame: Frame, reading: FaceResult | None, model_version: str
-) -> EmotionSample:
+def sample_from_reading(*, participant: Participant, frame: Frame, reading: Reading) -> EmotionSample:
     """Store the reading as the participant's sample at the frame's media time (the same one if re-sent)."""
+    face = reading.face
     sample, created = services.sample_record(
         participant=participant,
         media_time=frame.media_time,
-        probabilities=reading.probabilities if reading else None,
-        face_box=reading.box.as_tuple() if reading else None,
-        model_version=model_version,
+        probabilities=face.probabilities if face else None,
+        face_box=face.box.as_tuple() if face else None,
+        model_version=reading.model_version,
     )
     if created and participant.screening.keep_raw_frames:
         services.sample_frame_keep(sample=sample, content=ContentFile(frame.image))

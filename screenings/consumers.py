@@ -7,13 +7,11 @@ import logging
 import time
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from inference.faces import Box
 from inference.images import InvalidImage
-from inference.predictor import get_predictor
 from inference.serving import read_emotion
 from screenings import capture, selectors, services
 from screenings.models import Participant
@@ -64,7 +62,6 @@ class CaptureConsumer(AsyncWebsocketConsumer):
         self.limits = capture.CaptureLimits.from_settings()
         self.rate = capture.rate_limiter_for(participant, self.limits)
         self.phase_checked = time.monotonic()
-        self.model_version = ""
         self.last_face: Box | None = None
         group = participant_group(participant.pk)
         await self.channel_layer.group_send(group, {"type": "capture.replaced", "channel": self.channel_name})
@@ -138,12 +135,9 @@ class CaptureConsumer(AsyncWebsocketConsumer):
             reading = await read_emotion(frame.image, max_side=self.limits.max_side, previous=self.last_face)
         except InvalidImage as error:
             raise capture.image_error(error, frame.seq) from None
-        self.last_face = reading.box if reading else None
-        if not self.model_version:
-            # Loading the model takes seconds the first time: never on the event loop's thread.
-            self.model_version = await sync_to_async(lambda: get_predictor().version, thread_sensitive=False)()
+        self.last_face = reading.face.box if reading.face else None
         sample = await database_sync_to_async(capture.sample_from_reading)(
-            participant=self.participant, frame=frame, reading=reading, model_version=self.model_version
+            participant=self.participant, frame=frame, reading=reading
         )
         ack = capture.ack_message(frame.seq, sample)
         await self._tell_organizers({**ack, "event": "sample"})

@@ -10,7 +10,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from inference.images import InvalidImage
-from inference.predictor import get_predictor
 from inference.serving import read_emotion_sync
 from screenings import capture, selectors
 
@@ -59,9 +58,7 @@ def frame_post(request: HttpRequest, token: str) -> JsonResponse:
             raise capture.image_error(error, frame.seq) from None
     except capture.FrameError as error:
         return _error(error)
-    sample = capture.sample_from_reading(
-        participant=participant, frame=frame, reading=reading, model_version=get_predictor().version
-    )
+    sample = capture.sample_from_reading(participant=participant, frame=frame, reading=reading)
     return JsonResponse(capture.ack_message(frame.seq, sample))
 
 
