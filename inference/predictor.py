@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inference.cpu import cpu_has_native_bfloat16
 from inference.faces import WEBCAM_SETTINGS, Box, DetectionSettings, FaceMode, detect_faces
 from inference.images import DEFAULT_MAX_PIXELS, decode_grey
 from inference.labels import EMOTIONS, FACE_SIZE
@@ -27,6 +28,7 @@ DEFAULT_MODEL_PATH = MODELS_DIR / "emotion.keras"
 # face is bigger than the cascade's smallest window.
 MIN_DETECTION_SIDE = 144
 DEFAULT_VIEWS = 4
+PRECISIONS = ("float32", "bfloat16")
 SMALL_IMAGE_PAD = 0.25
 
 
@@ -70,7 +72,9 @@ class EmotionPredictor:
     expressions more accurately and cost proportionally more; the model card has the figures.
     """
 
-    def __init__(self, model_path: str | Path = DEFAULT_MODEL_PATH, *, views: int = DEFAULT_VIEWS) -> None:
+    def __init__(
+        self, model_path: str | Path = DEFAULT_MODEL_PATH, *, views: int = DEFAULT_VIEWS, precision: str = "float32"
+    ) -> None:
         import keras
         import tensorflow as tf
 
@@ -79,8 +83,13 @@ class EmotionPredictor:
             raise FileNotFoundError(f"no emotion model at {self.model_path}")
         if views not in TEST_TIME_VIEW_COUNTS:
             raise ValueError(f"views must be one of {TEST_TIME_VIEW_COUNTS}, got {views!r}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.model = keras.models.load_model(self.model_path, compile=False)
+        if precision == "bfloat16":
+            self.model = _in_mixed_bfloat16(self.model)
         self.views = views
+        self.precision = precision
         self.base_version = model_version(self.model_path)
         # Stored with every sample: the same weights read with other views are another instrument.
         self.version = self.version_for(views)
@@ -138,6 +147,33 @@ class EmotionPredictor:
         return results
 
 
+def _in_mixed_bfloat16(model):  # type: ignore[no-untyped-def]
+    """The same network computing in bfloat16 (weights kept as they are), its softmax still float32.
+
+    On CPUs with native bfloat16 (AVX-512 BF16, AMX) this reads a face in about 60% of the
+    float32 time; the probabilities differ by about 0.01 (the model card has the accuracy).
+    """
+    import keras
+
+    def mark(node):  # type: ignore[no-untyped-def]
+        if isinstance(node, dict):
+            config = node.get("config")
+            is_layer = "class_name" in node and isinstance(config, dict) and {"dtype", "name"} <= config.keys()
+            if is_layer and config["name"] != "probabilities" and node["class_name"] != "InputLayer":
+                config["dtype"] = "mixed_bfloat16"
+            for value in node.values():
+                mark(value)
+        elif isinstance(node, list):
+            for value in node:
+                mark(value)
+
+    config = model.get_config()
+    mark({"class_name": "Model", "config": config})
+    converted = keras.Model.from_config(config)
+    converted.set_weights(model.get_weights())
+    return converted
+
+
 def _serving_function(tf, model, views: int):  # type: ignore[no-untyped-def]
     @tf.function(input_signature=[tf.TensorSpec([None, FACE_SIZE, FACE_SIZE, 1], tf.float32)], reduce_retracing=True)
     def serve(faces):  # type: ignore[no-untyped-def]
@@ -190,13 +226,16 @@ def get_predictor() -> EmotionPredictor:
 
     ``EMOTION_VIEWS`` (1, 2 or 4; default 4) sets the test-time views per face: fewer views
     serve more faces per core, a little less accurately (see the model card).
+    ``EMOTION_PRECISION`` (auto, float32, bfloat16) sets the numerics; see ``precision_from_environment``.
     """
     global _predictor
     if _predictor is None:
         with _predictor_lock:
             if _predictor is None:
                 _predictor = EmotionPredictor(
-                    os.environ.get("EMOTION_MODEL_PATH") or DEFAULT_MODEL_PATH, views=views_from_environment()
+                    os.environ.get("EMOTION_MODEL_PATH") or DEFAULT_MODEL_PATH,
+                    views=views_from_environment(),
+                    precision=precision_from_environment(),
                 )
     return _predictor
 
@@ -208,3 +247,13 @@ def views_from_environment() -> int:
     if raw not in {str(count) for count in TEST_TIME_VIEW_COUNTS}:
         raise ValueError(f"EMOTION_VIEWS must be one of {', '.join(map(str, TEST_TIME_VIEW_COUNTS))}, got {raw!r}")
     return int(raw)
+
+
+def precision_from_environment() -> str:
+    """``EMOTION_PRECISION``: ``auto`` (the default) serves in bfloat16 where the CPU computes it natively."""
+    raw = os.environ.get("EMOTION_PRECISION", "").strip().lower()
+    if raw in {"", "auto"}:
+        return "bfloat16" if cpu_has_native_bfloat16() else "float32"
+    if raw not in PRECISIONS:
+        raise ValueError(f"EMOTION_PRECISION must be auto, {' or '.join(PRECISIONS)}, got {raw!r}")
+    return raw

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inference.cpu import cpu_has_native_bfloat16
 from inference.datasets import FaceSet, load_faces
 from inference.labels import NUM_CLASSES
 
@@ -163,15 +164,6 @@ def _unfreeze_for_fine_tuning(model, config: TrainingConfig) -> None:  # type: i
     _compile(model, keras.optimizers.Adam(learning_rate=config.fine_tune_learning_rate), config)
 
 
-def cpu_has_bfloat16() -> bool:
-    """Whether the CPU computes bfloat16 natively (Linux only; elsewhere assumed yes)."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if not cpuinfo.exists():
-        return True
-    flags = cpuinfo.read_text()
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 def _state_path(output: Path) -> Path:
     return output / STATE_JSON
 
@@ -244,7 +236,7 @@ def train(config: TrainingConfig, *, resume: bool = False, verbose: int | str = 
     keras.utils.set_random_seed(config.seed)
     # The policy is global to the process: set it either way, so one run cannot leak into the next.
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if config.mixed_precision else "float32")
-    if config.mixed_precision and not cpu_has_bfloat16():
+    if config.mixed_precision and cpu_has_native_bfloat16() is False:
         logger.warning(
             "this CPU has no native bfloat16 (avx512_bf16 or amx_bf16): mixed precision is emulated and "
             "several times slower than float32 here; pass --no-mixed-precision"

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from inference.datasets import DatasetError, load_faces
 from inference.evaluation import confusion_png, evaluate
-from inference.predictor import DEFAULT_MODEL_PATH, DEFAULT_VIEWS, EmotionPredictor
+from inference.predictor import DEFAULT_MODEL_PATH, DEFAULT_VIEWS, PRECISIONS, EmotionPredictor
 
 
 class Command(BaseCommand):
@@ -23,6 +23,9 @@ class Command(BaseCommand):
             "--views", type=int, default=DEFAULT_VIEWS, help="test-time views per face: 1, 2 (with the mirror image) "
             "or 4 (and both zoomed in by 10%%)"
         )  # fmt: skip
+        parser.add_argument(
+            "--precision", choices=PRECISIONS, default="float32", help="the numerics (served: EMOTION_PRECISION)"
+        )
         parser.add_argument("--limit", type=int, default=None, help="only the first N faces")
         parser.add_argument("--confusion-png", default="confusion.png", help="where to write the confusion matrix")
         parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
@@ -30,7 +33,11 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         try:
             faces = load_faces(str(options["data"]), usage=options["usage"], limit=options["limit"])
-            predictor = EmotionPredictor(str(options["model"]), views=int(options["views"]))  # type: ignore[call-overload]
+            predictor = EmotionPredictor(
+                str(options["model"]),
+                views=int(options["views"]),  # type: ignore[call-overload]
+                precision=str(options["precision"]),
+            )
         except (DatasetError, FileNotFoundError, ValueError) as error:
             raise CommandError(str(error)) from error
         report = evaluate(predictor, faces, detect=bool(options["detect_faces"]))
