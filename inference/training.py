@@ -131,7 +131,7 @@ def _compile(model, optimizer, config: TrainingConfig) -> None:  # type: ignore[
     )
 
 
-# Stage one of the ResNet50 transfer: the new top and the backbone's last four layers learn.
+# Stage one of the ResNet50 transfer (with ImageNet weights): the new top and the backbone's last four layers learn.
 RESNET_TRAINABLE_TAIL = 4
 
 
@@ -146,6 +146,9 @@ def _build_resnet50_stage_one(config: TrainingConfig):  # type: ignore[no-untype
     if config.weights_path is not None and not Path(config.weights_path).exists():
         raise TrainingError(f"no weights file at {config.weights_path}")
     model = build_resnet50(weights_path=config.weights_path, backbone_size=config.backbone_size)
+    if config.weights_path is None:
+        # From scratch there are no learned features to keep: every layer learns from the start.
+        return model
     backbone = model.get_layer("backbone")
     for layer in backbone.layers[:-RESNET_TRAINABLE_TAIL]:
         layer.trainable = False

@@ -153,7 +153,7 @@ class TestResNet50:
             )  # fmt: skip
         assert not (tmp_path / "last.keras").exists()
 
-    def test_two_stages_train_the_top_then_every_layer(self, small_csv, tmp_path):
+    def test_two_stages_run_and_leave_every_layer_trainable(self, small_csv, tmp_path):
         import keras
 
         run = config(
@@ -169,14 +169,37 @@ class TestResNet50:
 
 
 def test_resnet50_stage_one_trains_only_the_top_and_the_last_four_backbone_layers(tmp_path):
+    import keras
+
     from inference.training import RESNET_TRAINABLE_TAIL, _build_resnet50_stage_one
 
+    # A local 'notop' weights file, as --weights takes (random here: ImageNet's cannot be downloaded).
+    weights = tmp_path / "resnet50_notop.weights.h5"
+    keras.applications.ResNet50(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="avg").save_weights(
+        weights
+    )
     model = _build_resnet50_stage_one(
         TrainingConfig(
-            architecture="resnet50", data="", output=str(tmp_path), epochs=1, from_scratch=True, backbone_size=32
+            architecture="resnet50",
+            data="",
+            output=str(tmp_path),
+            epochs=1,
+            weights_path=str(weights),
+            backbone_size=32,
         )
     )
     backbone = model.get_layer("backbone")
     trainable = [layer.name for layer in backbone.layers if layer.trainable]
     assert trainable == [layer.name for layer in backbone.layers[-RESNET_TRAINABLE_TAIL:]]
     assert model.get_layer("top_dense").trainable
+
+
+def test_resnet50_from_scratch_trains_every_layer_from_the_start(tmp_path):
+    from inference.training import _build_resnet50_stage_one
+
+    model = _build_resnet50_stage_one(
+        TrainingConfig(
+            architecture="resnet50", data="", output=str(tmp_path), epochs=1, from_scratch=True, backbone_size=32
+        )
+    )
+    assert all(layer.trainable for layer in model.get_layer("backbone").layers)
