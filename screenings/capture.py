@@ -166,15 +166,21 @@ def rate_limiter_for(participant: Participant, limits: CaptureLimits) -> RateLim
 
 
 def sample_from_reading(*, participant: Participant, frame: Frame, reading: Reading) -> EmotionSample:
-    """Store the reading as the participant's sample at the frame's media time (the same one if re-sent)."""
+    """Store the reading as the participant's sample at the frame's media time (the same one if re-sent).
+
+    Raises ``FrameError("wrong_phase")`` when the participant stopped watching while the frame was read.
+    """
     face = reading.face
-    sample, created = services.sample_record(
-        participant=participant,
-        media_time=frame.media_time,
-        probabilities=face.probabilities if face else None,
-        face_box=face.box.as_tuple() if face else None,
-        model_version=reading.model_version,
-    )
+    try:
+        sample, created = services.captured_sample_record(
+            participant=participant,
+            media_time=frame.media_time,
+            probabilities=face.probabilities if face else None,
+            face_box=face.box.as_tuple() if face else None,
+            model_version=reading.model_version,
+        )
+    except services.PhaseError:
+        raise FrameError("wrong_phase", "this participant is not watching now", frame.seq) from None
     if created and participant.screening.keep_raw_frames:
         services.sample_frame_keep(sample=sample, content=ContentFile(frame.image))
     return sample

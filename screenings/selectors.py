@@ -55,8 +55,12 @@ def participant_for_capture(*, token: str) -> Participant | None:
 
 
 def capture_allowed(participant: Participant) -> bool:
-    """Frames are taken only from a watching participant of an open screening."""
-    return participant.state == Participant.State.WATCHING and participant.screening.is_open
+    """Frames are taken only from a watching participant of an open screening, never after an erasure."""
+    return (
+        participant.state == Participant.State.WATCHING
+        and participant.erased_at is None
+        and participant.screening.is_open
+    )
 
 
 def live_participants(*, screening: Screening) -> list[dict]:

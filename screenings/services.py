@@ -16,7 +16,7 @@ from inference.labels import EMOTIONS
 from screenings import sample_totals
 from screenings.models import Answer, EmotionSample, Participant, Question, Screening
 from screenings.questionnaires import validate_answer_value
-from screenings.selectors import questions_for_phase
+from screenings.selectors import capture_allowed, questions_for_phase
 
 logger = logging.getLogger(__name__)
 
@@ -330,6 +330,33 @@ def sample_record(
             return sample, True
     except IntegrityError:
         return EmotionSample.objects.get(participant=participant, media_time=media_time), False
+
+
+@transaction.atomic
+def captured_sample_record(
+    *,
+    participant: Participant,
+    media_time: float,
+    probabilities: Mapping[str, float] | None,
+    face_box: tuple[int, int, int, int] | None = None,
+    model_version: str = "",
+) -> tuple[EmotionSample, bool]:
+    """``sample_record`` for live capture, only while the participant may still be captured.
+
+    The check runs under the participant's row lock, which withdrawal and erasure take too: a
+    frame still being read when the participant withdraws (or is erased, or the screening
+    closes) is refused here, never stored after the erasure. Raises ``PhaseError``.
+    """
+    locked = Participant.objects.select_for_update().select_related("screening").get(pk=participant.pk)
+    if not capture_allowed(locked):
+        raise PhaseError("This participant is not watching now.")
+    return sample_record(
+        participant=locked,
+        media_time=media_time,
+        probabilities=probabilities,
+        face_box=face_box,
+        model_version=model_version,
+    )
 
 
 def sample_frame_keep(*, sample: EmotionSample, content: ContentFile) -> EmotionSample:

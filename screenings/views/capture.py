@@ -56,9 +56,10 @@ def frame_post(request: HttpRequest, token: str) -> JsonResponse:
             reading = read_emotion_sync(frame.image, max_side=limits.max_side)
         except InvalidImage as error:
             raise capture.image_error(error, frame.seq) from None
+        # Checked again under the participant's lock: they may have withdrawn while the frame was read.
+        sample = capture.sample_from_reading(participant=participant, frame=frame, reading=reading)
     except capture.FrameError as error:
         return _error(error)
-    sample = capture.sample_from_reading(participant=participant, frame=frame, reading=reading)
     return JsonResponse(capture.ack_message(frame.seq, sample))
 
 

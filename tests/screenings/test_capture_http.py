@@ -79,6 +79,32 @@ def test_a_participant_who_is_not_watching_gets_wrong_phase(client):
     assert not EmotionSample.objects.exists()
 
 
+def test_a_participant_who_withdraws_while_their_frame_is_read_gets_wrong_phase(client, watcher, monkeypatch):
+    from screenings import services
+    from screenings.views import capture as capture_view
+
+    read = capture_view.read_emotion_sync
+
+    def read_while_the_participant_withdraws(image, **options):  # type: ignore[no-untyped-def]
+        reading = read(image, **options)
+        services.participant_withdraw(participant=watcher)
+        return reading
+
+    monkeypatch.setattr(capture_view, "read_emotion_sync", read_while_the_participant_withdraws)
+    response = post_frame(client, watcher)
+    assert response.status_code == 409 and response.json()["code"] == "wrong_phase"
+    assert not EmotionSample.objects.exists()
+
+
+def test_an_erased_participant_gets_wrong_phase(client, watcher):
+    from screenings import services
+
+    services.participant_erase(participant=watcher)
+    response = post_frame(client, watcher)
+    assert response.status_code == 409 and response.json()["code"] == "wrong_phase"
+    assert not EmotionSample.objects.exists()
+
+
 def test_posting_faster_than_the_allowed_rate_is_refused_with_429(client, watcher):
     statuses = [
         post_frame(client, watcher, seq=str(n), media_time=str(n / 100), image=empty_jpeg()).status_code

@@ -228,6 +228,37 @@ async def test_end_marks_watching_finished_and_later_frames_are_wrong_phase(watc
     await communicator.disconnect()
 
 
+@pytest.mark.parametrize("leave", ["withdraw", "erase", "close"])
+async def test_a_frame_arriving_just_after_the_participant_left_is_refused_and_not_stored(watcher, leave):
+    from screenings import services
+
+    communicator = await open_socket(watcher.token)
+    assert (await exchange(communicator, frame_message(1, 1.0)))["type"] == "ack"
+    # Within the consumer's phase re-check interval, its copy of the participant still says "watching":
+    # the store itself must refuse, or the frame would outlive the erasure.
+    if leave == "withdraw":
+        await database_sync_to_async(services.participant_withdraw)(participant=watcher)
+    elif leave == "erase":
+        await database_sync_to_async(services.participant_erase)(participant=watcher)
+    else:
+        await database_sync_to_async(services.screening_close)(screening=watcher.screening)
+    error = await exchange(communicator, frame_message(2, 2.0))
+    assert error["type"] == "error" and error["code"] == "wrong_phase" and error["seq"] == 2
+    stored = await database_sync_to_async(samples_of)(watcher)
+    assert [sample.media_time for sample in stored] == ([1.0] if leave == "close" else [])
+    await communicator.disconnect()
+
+
+async def test_an_erased_participant_cannot_connect(db):
+    from screenings import services
+
+    participant = await database_sync_to_async(ParticipantFactory)(state=State.WATCHING)
+    await database_sync_to_async(services.participant_erase)(participant=participant)
+    communicator = WebsocketCommunicator(application, f"/ws/capture/{participant.token}/")
+    await communicator.connect()
+    assert await closed_with(communicator) == 4403
+
+
 async def test_a_kept_frame_is_saved_with_its_sample(db):
     screening = await database_sync_to_async(ScreeningFactory)(keep_raw_frames=True)
     participant = await database_sync_to_async(ParticipantFactory)(screening=screening, state=State.WATCHING)
