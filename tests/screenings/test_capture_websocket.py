@@ -186,6 +186,17 @@ async def test_frames_faster_than_the_allowed_rate_are_refused(watcher):
     await communicator.disconnect()
 
 
+async def test_reconnecting_does_not_refill_the_rate_limit(watcher):
+    first = await open_socket(watcher.token)
+    codes = [(await exchange(first, frame_message(seq, seq * 0.01, empty_jpeg()))).get("code") for seq in range(40)]
+    assert "rate_limited" in codes
+    await first.disconnect()
+    second = await open_socket(watcher.token)
+    reply = await exchange(second, frame_message(100, 5.0, empty_jpeg()))
+    assert reply["type"] == "error" and reply["code"] == "rate_limited"
+    await second.disconnect()
+
+
 async def test_an_unknown_token_is_closed_with_4404(db):
     communicator = WebsocketCommunicator(application, "/ws/capture/no-such-token/")
     await communicator.connect()
