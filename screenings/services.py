@@ -16,7 +16,7 @@ from inference.labels import EMOTIONS
 from screenings import sample_totals
 from screenings.models import Answer, EmotionSample, Participant, Question, Screening
 from screenings.questionnaires import validate_answer_value
-from screenings.selectors import capture_allowed, questions_for_phase
+from screenings.selectors import questions_for_phase
 
 logger = logging.getLogger(__name__)
 
@@ -343,15 +343,22 @@ def captured_sample_record(
 ) -> tuple[EmotionSample, bool]:
     """``sample_record`` for live capture, only while the participant may still be captured.
 
-    The check runs under the participant's row lock, which withdrawal and erasure take too: a
-    frame still being read when the participant withdraws (or is erased, or the screening
-    closes) is refused here, never stored after the erasure. Raises ``PhaseError``.
+    The check (``selectors.capture_allowed`` against the stored row) runs under the participant's
+    row lock, which withdrawal and erasure take too: a frame still being read when the participant
+    withdraws (or is erased, or the screening closes) is refused here, never stored after the
+    erasure. Raises ``PhaseError``.
     """
-    locked = Participant.objects.select_for_update().select_related("screening").get(pk=participant.pk)
-    if not capture_allowed(locked):
+    # Three columns, not two model instances: this runs for every webcam frame.
+    state, erased_at, status = (
+        Participant.objects.select_for_update(of=("self",))
+        .filter(pk=participant.pk)
+        .values_list("state", "erased_at", "screening__status")
+        .get()
+    )
+    if state != State.WATCHING or erased_at is not None or status != Screening.Status.OPEN:
         raise PhaseError("This participant is not watching now.")
     return sample_record(
-        participant=locked,
+        participant=participant,
         media_time=media_time,
         probabilities=probabilities,
         face_box=face_box,
