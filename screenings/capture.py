@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 
 from inference.images import InvalidImage
 from inference.serving import Reading
@@ -193,17 +192,16 @@ def sample_from_reading(*, participant: Participant, frame: Frame, reading: Read
     """
     face = reading.face
     try:
-        sample, created = services.captured_sample_record(
+        sample, _ = services.captured_sample_record(
             participant=participant,
             media_time=frame.media_time,
             probabilities=face.probabilities if face else None,
             face_box=face.box.as_tuple() if face else None,
             model_version=reading.model_version,
+            frame_image=frame.image,
         )
     except services.PhaseError:
         raise FrameError("wrong_phase", "this participant is not watching now", frame.seq) from None
-    if created and participant.screening.keep_raw_frames:
-        services.sample_frame_keep(sample=sample, content=ContentFile(frame.image))
     return sample
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
@@ -56,11 +58,12 @@ def participant_for_capture(*, token: str) -> Participant | None:
 
 def capture_allowed(participant: Participant) -> bool:
     """Frames are taken only from a watching participant of an open screening, never after an erasure."""
-    return (
-        participant.state == Participant.State.WATCHING
-        and participant.erased_at is None
-        and participant.screening.is_open
-    )
+    return capture_allowed_for(participant.state, participant.erased_at, participant.screening.status)
+
+
+def capture_allowed_for(state: str, erased_at: datetime | None, screening_status: str) -> bool:
+    """``capture_allowed`` from the three stored columns it depends on."""
+    return state == Participant.State.WATCHING and erased_at is None and screening_status == Screening.Status.OPEN
 
 
 def live_participants(*, screening: Screening) -> list[dict]:

@@ -16,7 +16,7 @@ from inference.labels import EMOTIONS
 from screenings import sample_totals
 from screenings.models import Answer, EmotionSample, Participant, Question, Screening
 from screenings.questionnaires import validate_answer_value
-from screenings.selectors import questions_for_phase
+from screenings.selectors import capture_allowed_for, questions_for_phase
 
 logger = logging.getLogger(__name__)
 
@@ -340,30 +340,35 @@ def captured_sample_record(
     probabilities: Mapping[str, float] | None,
     face_box: tuple[int, int, int, int] | None = None,
     model_version: str = "",
+    frame_image: bytes | None = None,
 ) -> tuple[EmotionSample, bool]:
     """``sample_record`` for live capture, only while the participant may still be captured.
 
-    The check (``selectors.capture_allowed`` against the stored row) runs under the participant's
-    row lock, which withdrawal and erasure take too: a frame still being read when the participant
-    withdraws (or is erased, or the screening closes) is refused here, never stored after the
-    erasure. Raises ``PhaseError``.
+    The check (``selectors.capture_allowed``, on the stored row) runs under the participant's row
+    lock, which withdrawal and erasure take too: a frame still being read when the participant
+    withdraws or is erased is refused here (``PhaseError``), never stored after the erasure.
+    ``frame_image`` is kept with a new sample, in the same transaction, when the screening keeps
+    frames, so an erasure that follows finds the file and deletes it.
     """
-    # Three columns, not two model instances: this runs for every webcam frame.
-    state, erased_at, status = (
+    # Four columns, not two model instances: this runs for every webcam frame.
+    state, erased_at, status, keep_frames = (
         Participant.objects.select_for_update(of=("self",))
         .filter(pk=participant.pk)
-        .values_list("state", "erased_at", "screening__status")
+        .values_list("state", "erased_at", "screening__status", "screening__keep_raw_frames")
         .get()
     )
-    if state != State.WATCHING or erased_at is not None or status != Screening.Status.OPEN:
+    if not capture_allowed_for(state, erased_at, status):
         raise PhaseError("This participant is not watching now.")
-    return sample_record(
+    sample, created = sample_record(
         participant=participant,
         media_time=media_time,
         probabilities=probabilities,
         face_box=face_box,
         model_version=model_version,
     )
+    if created and keep_frames and frame_image is not None:
+        sample_frame_keep(sample=sample, content=ContentFile(frame_image))
+    return sample, created
 
 
 def sample_frame_keep(*, sample: EmotionSample, content: ContentFile) -> EmotionSample:

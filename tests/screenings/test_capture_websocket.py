@@ -288,3 +288,23 @@ async def test_frames_are_discarded_when_the_screening_does_not_keep_them(watche
     [sample] = await database_sync_to_async(samples_of)(watcher)
     assert not sample.frame
     await communicator.disconnect()
+
+
+async def test_kept_frames_are_erased_with_the_participant(db):
+    from django.core.files.storage import default_storage
+
+    from screenings import services
+
+    screening = await database_sync_to_async(ScreeningFactory)(keep_raw_frames=True)
+    participant = await database_sync_to_async(ParticipantFactory)(screening=screening, state=State.WATCHING)
+    communicator = await open_socket(participant.token)
+    for seq in range(3):
+        assert (await exchange(communicator, frame_message(seq, float(seq), empty_jpeg())))["type"] == "ack"
+    names = [sample.frame.name for sample in await database_sync_to_async(samples_of)(participant)]
+    assert len(names) == 3 and all(default_storage.exists(name) for name in names)
+    await database_sync_to_async(services.participant_withdraw)(participant=participant)
+    assert not any(default_storage.exists(name) for name in names)
+    reply = await exchange(communicator, frame_message(9, 9.0, empty_jpeg()))
+    assert reply["code"] == "wrong_phase"
+    assert await database_sync_to_async(samples_of)(participant) == []
+    await communicator.disconnect()
