@@ -49,7 +49,10 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--views", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument(
-        "--precision", nargs="+", default=["float32", "bfloat16"], help="bfloat16 is slow where the CPU emulates it"
+        "--precision",
+        nargs="+",
+        default=["float32", "bfloat16", "int8"],
+        help="bfloat16 is slow where the CPU emulates it; int8 runs the LiteRT file beside the model",
     )
     arguments = parser.parse_args()
 

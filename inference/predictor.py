@@ -7,6 +7,7 @@ and not the tens of milliseconds of ``Model.predict()`` set-up.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -20,6 +21,7 @@ from inference.cpu import cpu_has_native_bfloat16
 from inference.faces import WEBCAM_SETTINGS, Box, DetectionSettings, FaceMode, detect_faces
 from inference.images import DEFAULT_MAX_PIXELS, decode_grey
 from inference.labels import EMOTIONS, FACE_SIZE
+from inference.litert import Int8Network, int8_available, int8_model_for
 from inference.preprocessing import TEST_TIME_VIEW_COUNTS, crop_face, face_views, faces_to_batch
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
@@ -28,7 +30,7 @@ DEFAULT_MODEL_PATH = MODELS_DIR / "emotion.keras"
 # face is bigger than the cascade's smallest window.
 MIN_DETECTION_SIDE = 144
 DEFAULT_VIEWS = 4
-PRECISIONS = ("float32", "bfloat16")
+PRECISIONS = ("float32", "bfloat16", "int8")
 SMALL_IMAGE_PAD = 0.25
 
 
@@ -75,9 +77,6 @@ class EmotionPredictor:
     def __init__(
         self, model_path: str | Path = DEFAULT_MODEL_PATH, *, views: int = DEFAULT_VIEWS, precision: str = "float32"
     ) -> None:
-        import keras
-        import tensorflow as tf
-
         self.model_path = Path(model_path)
         if not self.model_path.exists():
             raise FileNotFoundError(f"no emotion model at {self.model_path}")
@@ -85,17 +84,25 @@ class EmotionPredictor:
             raise ValueError(f"views must be one of {TEST_TIME_VIEW_COUNTS}, got {views!r}")
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-        self.model = keras.models.load_model(self.model_path, compile=False)
-        if precision == "bfloat16":
-            self.model = _in_mixed_bfloat16(self.model)
         self.views = views
         self.precision = precision
         self.base_version = model_version(self.model_path)
         # Stored with every sample: the same weights read with other views are another instrument.
         self.version = self.version_for(views)
         # One serving function per number of views up to ``views``: live capture reads fewer views
-        # when faces queue up (inference.serving). Each is traced here, not under load.
-        self._serve = {count: _serving_function(tf, self.model, count) for count in self.view_counts}
+        # when faces queue up (inference.serving). Each is traced or allocated here, not under load.
+        self.model = None
+        if precision == "int8":
+            network = Int8Network(int8_model_for(self.model_path))
+            self._serve = {count: functools.partial(network, views=count) for count in self.view_counts}
+        else:
+            import keras
+            import tensorflow as tf
+
+            self.model = keras.models.load_model(self.model_path, compile=False)
+            if precision == "bfloat16":
+                self.model = _in_mixed_bfloat16(self.model)
+            self._serve = {count: _serving_function(tf, self.model, count) for count in self.view_counts}
         for count in self.view_counts:
             self.classify(np.zeros((1, FACE_SIZE, FACE_SIZE, 1), dtype=np.float32), views=count)
 
@@ -105,7 +112,9 @@ class EmotionPredictor:
         return tuple(count for count in TEST_TIME_VIEW_COUNTS if count <= self.views)
 
     def version_for(self, views: int) -> str:
-        return f"{self.base_version}/{views}v"
+        # int8 reads differ from float by more than rounding: name them. bfloat16 agrees with float32.
+        numerics = "-int8" if self.precision == "int8" else ""
+        return f"{self.base_version}{numerics}/{views}v"
 
     def classify(self, faces: np.ndarray, *, views: int | None = None) -> np.ndarray:
         """Probabilities, shape (n, 7), for a batch of 48x48x1 crops with values 0-255.
@@ -118,7 +127,7 @@ class EmotionPredictor:
             raise ValueError(f"this predictor reads {self.view_counts} views, not {views!r}")
         if len(faces) == 0:
             return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
-        return serve(np.asarray(faces, dtype=np.float32)).numpy()
+        return serve(np.asarray(faces, dtype=np.float32))
 
     def predict(
         self,
@@ -181,7 +190,7 @@ def _serving_function(tf, model, views: int):  # type: ignore[no-untyped-def]
         probabilities = tf.cast(model(face_views(faces, views), training=False), tf.float32)
         return tf.reduce_mean(tf.reshape(probabilities, [views, -1, len(EMOTIONS)]), axis=0)
 
-    return serve
+    return lambda faces: serve(faces).numpy()
 
 
 def locate_faces(
@@ -232,10 +241,9 @@ def get_predictor() -> EmotionPredictor:
     if _predictor is None:
         with _predictor_lock:
             if _predictor is None:
+                model_path = Path(os.environ.get("EMOTION_MODEL_PATH") or DEFAULT_MODEL_PATH)
                 _predictor = EmotionPredictor(
-                    os.environ.get("EMOTION_MODEL_PATH") or DEFAULT_MODEL_PATH,
-                    views=views_from_environment(),
-                    precision=precision_from_environment(),
+                    model_path, views=views_from_environment(), precision=precision_from_environment(model_path)
                 )
     return _predictor
 
@@ -249,11 +257,19 @@ def views_from_environment() -> int:
     return int(raw)
 
 
-def precision_from_environment() -> str:
-    """``EMOTION_PRECISION``: ``auto`` (the default) serves in bfloat16 where the CPU computes it natively."""
+def precision_from_environment(model_path: Path = DEFAULT_MODEL_PATH) -> str:
+    """``EMOTION_PRECISION``: ``auto`` (the default) picks the fastest numerics available for the model.
+
+    That is int8 where the model has an int8 file made from its weights (``inference.litert``),
+    else bfloat16 where the CPU computes it natively, else float32.
+    """
     raw = os.environ.get("EMOTION_PRECISION", "").strip().lower()
     if raw in {"", "auto"}:
+        if int8_available(model_path):
+            return "int8"
         return "bfloat16" if cpu_has_native_bfloat16() else "float32"
     if raw not in PRECISIONS:
-        raise ValueError(f"EMOTION_PRECISION must be auto, {' or '.join(PRECISIONS)}, got {raw!r}")
+        raise ValueError(
+            f"EMOTION_PRECISION must be auto, {', '.join(PRECISIONS[:-1])} or {PRECISIONS[-1]}, got {raw!r}"
+        )
     return raw

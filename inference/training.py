@@ -19,6 +19,7 @@ import numpy as np
 from inference.cpu import cpu_has_native_bfloat16
 from inference.datasets import FaceSet, load_faces
 from inference.labels import NUM_CLASSES
+from inference.preprocessing import TEST_TIME_VIEW_COUNTS
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ class TrainingConfig:
     fine_tune_epochs: int = 0
     fine_tune_learning_rate: float = 1e-5
     initial_weights: str | None = None
+    teacher: str | None = None
+    distillation_weight: float = 0.5
+    teacher_views: int = 4
     seed: int = 1234
 
     @property
@@ -76,7 +80,30 @@ def augmentation_layers():  # type: ignore[no-untyped-def]
     )
 
 
-def _datasets(config: TrainingConfig, train: FaceSet, validation: FaceSet):  # type: ignore[no-untyped-def]
+def teacher_probabilities(teacher: str | Path, faces: FaceSet, *, views: int = 4, batch: int = 256) -> np.ndarray:
+    """What a trained model (read with ``views`` test-time views) says about each face: shape (n, 7)."""
+    from inference.predictor import EmotionPredictor
+
+    if not Path(teacher).exists():
+        raise TrainingError(f"no teacher model at {teacher}")
+    precision = "bfloat16" if cpu_has_native_bfloat16() else "float32"
+    predictor = EmotionPredictor(teacher, views=views, precision=precision)
+    chunks = [predictor.classify(faces.images[start : start + batch]) for start in range(0, len(faces), batch)]
+    return np.concatenate(chunks).astype(np.float32)
+
+
+def distillation_targets(labels: np.ndarray, teacher: np.ndarray, weight: float) -> np.ndarray:
+    """Training targets: ``weight`` of the teacher's probabilities, the rest the one-hot label."""
+    one_hot = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
+    return (1.0 - weight) * one_hot + weight * teacher
+
+
+def _datasets(config: TrainingConfig, train: FaceSet, validation: FaceSet, targets: np.ndarray | None = None):  # type: ignore[no-untyped-def]
+    """Augmented training batches and plain validation batches.
+
+    ``targets`` (n, 7) replaces the training set's one-hot labels (distillation); validation
+    always scores against the labels.
+    """
     import tensorflow as tf
 
     augment = augmentation_layers()
@@ -84,11 +111,14 @@ def _datasets(config: TrainingConfig, train: FaceSet, validation: FaceSet):  # t
     def one_hot(images, labels):  # type: ignore[no-untyped-def]
         return tf.cast(images, tf.float32), tf.one_hot(labels, NUM_CLASSES)
 
+    def as_float(images, soft):  # type: ignore[no-untyped-def]
+        return tf.cast(images, tf.float32), soft
+
     train_data = (
-        tf.data.Dataset.from_tensor_slices((train.images, train.labels))
+        tf.data.Dataset.from_tensor_slices((train.images, train.labels if targets is None else targets))
         .shuffle(len(train), seed=config.seed, reshuffle_each_iteration=True)
         .batch(config.batch_size)
-        .map(one_hot, num_parallel_calls=tf.data.AUTOTUNE)
+        .map(one_hot if targets is None else as_float, num_parallel_calls=tf.data.AUTOTUNE)
         .map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
@@ -247,7 +277,14 @@ def train(config: TrainingConfig, *, resume: bool = False, verbose: int | str = 
     train_faces = load_faces(config.data, usage=config.train_usage, limit=config.limit)
     validation_faces = load_faces(config.data, usage=config.validation_usage, limit=config.limit)
     logger.info("training on %d faces, validating on %d", len(train_faces), len(validation_faces))
-    train_data, validation_data = _datasets(config, train_faces, validation_faces)
+    targets = None
+    if config.teacher is not None:
+        logger.info("reading the training faces with the teacher %s (%d views)", config.teacher, config.teacher_views)
+        teacher = teacher_probabilities(config.teacher, train_faces, views=config.teacher_views)
+        agreement = float(np.mean(teacher.argmax(axis=1) == train_faces.labels))
+        logger.info("the teacher agrees with %.1f%% of the training labels", 100 * agreement)
+        targets = distillation_targets(train_faces.labels, teacher, config.distillation_weight)
+    train_data, validation_data = _datasets(config, train_faces, validation_faces, targets)
     steps_per_epoch = int(np.ceil(len(train_faces) / config.batch_size))
 
     initial_epoch = 0
@@ -312,6 +349,13 @@ def build_argument_parser(parser: argparse.ArgumentParser | None = None) -> argp
     parser.add_argument("--fine-tune-epochs", type=int, default=0, help="stage two: epochs with every layer trainable")
     parser.add_argument("--fine-tune-learning-rate", type=float, default=1e-5)
     parser.add_argument("--initial-weights", default=None, help="start from this .keras model's weights")
+    parser.add_argument(
+        "--teacher", default=None, help="distil: learn from this .keras model's probabilities as well as the labels"
+    )
+    parser.add_argument(
+        "--distillation-weight", type=float, default=0.5, help="share of the teacher in each target (0-1)"
+    )
+    parser.add_argument("--teacher-views", type=int, default=4, help="test-time views the teacher reads: 1, 2 or 4")
     return parser
 
 
@@ -321,6 +365,10 @@ def config_from_arguments(arguments: argparse.Namespace | dict) -> TrainingConfi
         raise TrainingError("--epochs must be at least 1")
     if values["fine_tune_epochs"] < 0:
         raise TrainingError("--fine-tune-epochs must not be negative")
+    if not 0.0 <= values["distillation_weight"] <= 1.0:
+        raise TrainingError("--distillation-weight must be between 0 and 1")
+    if values["teacher_views"] not in TEST_TIME_VIEW_COUNTS:
+        raise TrainingError(f"--teacher-views must be one of {', '.join(map(str, TEST_TIME_VIEW_COUNTS))}")
     return TrainingConfig(
         architecture=values["arch"],
         data=str(values["data"]),
@@ -339,6 +387,9 @@ def config_from_arguments(arguments: argparse.Namespace | dict) -> TrainingConfi
         fine_tune_epochs=values["fine_tune_epochs"],
         fine_tune_learning_rate=values["fine_tune_learning_rate"],
         initial_weights=values["initial_weights"],
+        teacher=values["teacher"],
+        distillation_weight=values["distillation_weight"],
+        teacher_views=values["teacher_views"],
     )
 
 

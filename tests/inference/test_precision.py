@@ -1,4 +1,4 @@
-"""Serving numerics: bfloat16 where the CPU computes it natively, float32 elsewhere."""
+"""Serving numerics: int8 where the model has an int8 file, else bfloat16 where the CPU has it, else float32."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ def test_without_proc_cpuinfo_the_answer_is_unknown(tmp_path):
 
 
 @pytest.mark.parametrize(("native", "expected"), [(True, "bfloat16"), (False, "float32"), (None, "float32")])
-def test_auto_serves_bfloat16_only_where_the_cpu_has_it(monkeypatch, native, expected):
+def test_without_an_int8_file_auto_serves_bfloat16_only_where_the_cpu_has_it(monkeypatch, native, expected):
     monkeypatch.setattr(predictor_module, "cpu_has_native_bfloat16", lambda: native)
+    monkeypatch.setattr(predictor_module, "int8_available", lambda path: False)
     for raw in ("", "auto", " AUTO "):
         monkeypatch.setenv("EMOTION_PRECISION", raw)
         assert precision_from_environment() == expected
@@ -36,10 +37,18 @@ def test_auto_serves_bfloat16_only_where_the_cpu_has_it(monkeypatch, native, exp
     assert precision_from_environment() == "bfloat16"
 
 
-@pytest.mark.parametrize("raw", ["fp16", "bf16", "64"])
+def test_auto_serves_int8_for_the_shipped_model_whatever_the_cpu(monkeypatch):
+    monkeypatch.setattr(predictor_module, "cpu_has_native_bfloat16", lambda: False)
+    monkeypatch.setenv("EMOTION_PRECISION", "auto")
+    assert precision_from_environment(DEFAULT_MODEL_PATH) == "int8"
+    monkeypatch.setenv("EMOTION_PRECISION", "float32")
+    assert precision_from_environment(DEFAULT_MODEL_PATH) == "float32"
+
+
+@pytest.mark.parametrize("raw", ["fp16", "bf16", "64", "int4"])
 def test_a_bad_precision_stops_with_a_message_naming_the_variable(monkeypatch, raw):
     monkeypatch.setenv("EMOTION_PRECISION", raw)
-    with pytest.raises(ValueError, match="EMOTION_PRECISION must be auto, float32 or bfloat16"):
+    with pytest.raises(ValueError, match="EMOTION_PRECISION must be auto, float32, bfloat16 or int8"):
         precision_from_environment()
 
 

@@ -1,18 +1,20 @@
 """Training on a few hundred faces for an epoch or two: the code path, not the accuracy."""
 
 import json
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
 
 from inference.datasets import DatasetError, load_faces
-from inference.training import TrainingConfig, completed_epochs, train
+from inference.training import TrainingConfig, completed_epochs, distillation_targets, train
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -203,3 +205,52 @@ def test_resnet50_from_scratch_trains_every_layer_from_the_start(tmp_path):
         )
     )
     assert all(layer.trainable for layer in model.get_layer("backbone").layers)
+
+
+class TestDistillation:
+    def test_targets_mix_the_teachers_probabilities_with_the_labels(self):
+        labels = np.array([0, 3, 6])
+        teacher = np.full((3, 7), 1 / 7, dtype=np.float32)
+        mixed = distillation_targets(labels, teacher, 0.25)
+        assert np.allclose(mixed.sum(axis=1), 1)
+        assert mixed[1, 3] == pytest.approx(0.75 + 0.25 / 7) and mixed[1, 0] == pytest.approx(0.25 / 7)
+        assert np.array_equal(distillation_targets(labels, teacher, 0.0).argmax(axis=1), labels)
+        assert np.allclose(distillation_targets(labels, teacher, 1.0), teacher)
+
+    def test_a_distilled_run_learns_from_the_teachers_reading_of_each_training_face(
+        self, small_csv, tmp_path, monkeypatch, caplog
+    ):
+        from inference import training
+        from inference.predictor import DEFAULT_MODEL_PATH
+
+        seen = {}
+        original = training._datasets
+
+        def record(config, train_faces, validation, targets=None):  # type: ignore[no-untyped-def]
+            seen.update(faces=train_faces, targets=targets)
+            return original(config, train_faces, validation, targets)
+
+        monkeypatch.setattr(training, "_datasets", record)
+        run = config(small_csv, tmp_path, teacher=str(DEFAULT_MODEL_PATH), distillation_weight=0.5, teacher_views=2)
+        with caplog.at_level("INFO", logger="inference.training"):
+            assert train(run, verbose=0).exists()
+        teacher = training.teacher_probabilities(DEFAULT_MODEL_PATH, seen["faces"], views=2)
+        assert seen["targets"].shape == (300, 7)
+        assert np.allclose(seen["targets"], distillation_targets(seen["faces"].labels, teacher, 0.5), atol=0.02)
+        # The shipped model was trained on these faces: it agrees with most of their labels.
+        assert float(re.search(r"teacher agrees with ([\d.]+)%", caplog.text).group(1)) > 60
+
+    @pytest.mark.parametrize(
+        ("options", "message"),
+        [
+            ({"teacher": "absent.keras"}, "no teacher model at absent.keras"),
+            ({"teacher": "absent.keras", "distillation_weight": 1.5}, "--distillation-weight must be between 0 and 1"),
+            ({"teacher": "absent.keras", "teacher_views": 3}, "--teacher-views must be one of 1, 2, 4"),
+        ],
+    )
+    def test_bad_distillation_options_are_refused_by_the_command(self, small_csv, tmp_path, options, message):
+        with pytest.raises(CommandError, match=message):
+            call_command(
+                "train_emotion_model", arch="vgg_bn", data=str(small_csv), epochs=1, output=str(tmp_path), **options
+            )
+        assert not (tmp_path / "last.keras").exists()
