@@ -21,6 +21,7 @@ def export_serving_model(
     version: str,
     extra: dict | None = None,
     calibration_data: Path | None = None,
+    calibration_usage: str = "Training",
 ) -> Path:
     """Rebuild the checkpoint's architecture in float32, copy the weights, save it and ``<output>.json``.
 
@@ -45,22 +46,25 @@ def export_serving_model(
     }
     output.with_suffix(".json").write_text(json.dumps(metadata, indent=2) + "\n")
     if calibration_data is not None:
-        export_int8_beside(output, calibration_data)
+        export_int8_beside(output, calibration_data, usage=calibration_usage)
     return output
 
 
-def export_int8_beside(model_path: Path, calibration_data: Path, *, faces: int = CALIBRATION_FACES) -> Path:
+def export_int8_beside(
+    model_path: Path, calibration_data: Path, *, faces: int = CALIBRATION_FACES, usage: str = "Training"
+) -> Path:
     """Write the int8 LiteRT file beside a serving model and record the weights it was made from.
 
-    Calibrated on ``faces`` training faces drawn at random (seeded) from ``calibration_data``'s
-    ``Training`` split (FER2013 CSV layout, or a ``train`` folder): never on test faces.
+    Calibrated on ``faces`` faces drawn at random (seeded) from the training split of
+    ``calibration_data``: ``usage`` is its Usage value (FER2013 CSV layout) or sub-folder
+    (image folders, e.g. ``train``). Never calibrate on test faces.
     """
     import numpy as np
 
     from inference.datasets import load_faces
     from inference.litert import export_int8, file_sha256, int8_path_for
 
-    training = load_faces(calibration_data, usage="Training")
+    training = load_faces(calibration_data, usage=usage)
     chosen = np.random.default_rng(CALIBRATION_SEED).permutation(len(training))[:faces]
     output = export_int8(model_path, int8_path_for(model_path), training.images[np.sort(chosen)])
     metadata_path = model_path.with_suffix(".json")
@@ -68,7 +72,7 @@ def export_int8_beside(model_path: Path, calibration_data: Path, *, faces: int =
     metadata["int8"] = {
         "file": output.name,
         "keras_sha256": file_sha256(model_path),
-        "calibration": f"{len(chosen)} faces drawn from the Training split of {Path(calibration_data).name}",
+        "calibration": f"{len(chosen)} faces drawn from the {usage} split of {Path(calibration_data).name}",
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     metadata_path.write_text(json.dumps(metadata, indent=2) + "\n")
@@ -87,16 +91,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--calibration-data", type=Path, help="FER2013-layout data whose Training faces calibrate the int8 file"
     )
+    parser.add_argument(
+        "--calibration-usage", default="Training", help="the training split: Usage value (CSV) or sub-folder (folders)"
+    )
     arguments = parser.parse_args(argv)
     if arguments.int8 is not None:
         if arguments.calibration_data is None:
             parser.error("--int8 needs --calibration-data")
-        print(export_int8_beside(arguments.int8, arguments.calibration_data))
+        print(export_int8_beside(arguments.int8, arguments.calibration_data, usage=arguments.calibration_usage))
         return 0
     if arguments.checkpoint is None or arguments.output is None or arguments.version is None:
         parser.error("give CHECKPOINT OUTPUT --version V, or --int8 MODEL --calibration-data DATA")
     output = export_serving_model(
-        arguments.checkpoint, arguments.output, version=arguments.version, calibration_data=arguments.calibration_data
+        arguments.checkpoint,
+        arguments.output,
+        version=arguments.version,
+        calibration_data=arguments.calibration_data,
+        calibration_usage=arguments.calibration_usage,
     )
     print(output)
     return 0

@@ -1,8 +1,9 @@
 """The serving predictor: images in, faces with emotion probabilities out, batched and thread-safe.
 
-One model is loaded per process (``get_predictor``). Classification runs through a
-``tf.function`` with a fixed input signature, so a call costs the network's arithmetic
-and not the tens of milliseconds of ``Model.predict()`` set-up.
+One model is loaded per process (``get_predictor``). Classification runs in int8 through
+LiteRT where the model has an up-to-date int8 file (``inference.litert``; TensorFlow is then
+not loaded at all), else through a ``tf.function`` with a fixed input signature. Either way a
+call costs the network's arithmetic and not the tens of milliseconds of ``Model.predict()`` set-up.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from inference.cpu import cpu_has_native_bfloat16
 from inference.faces import WEBCAM_SETTINGS, Box, DetectionSettings, FaceMode, detect_faces
 from inference.images import DEFAULT_MAX_PIXELS, decode_grey
 from inference.labels import EMOTIONS, FACE_SIZE
-from inference.litert import Int8Network, int8_available, int8_model_for
+from inference.litert import Int8ModelError, Int8Network, int8_available, int8_model_for
 from inference.preprocessing import TEST_TIME_VIEW_COUNTS, crop_face, face_views, faces_to_batch
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
@@ -94,6 +95,8 @@ class EmotionPredictor:
         self.model = None
         if precision == "int8":
             network = Int8Network(int8_model_for(self.model_path))
+            if not set(self.view_counts) <= set(network.view_counts):
+                raise Int8ModelError(f"{network.path.name} reads {network.view_counts} views, not {self.view_counts}")
             self._serve = {count: functools.partial(network, views=count) for count in self.view_counts}
         else:
             import keras

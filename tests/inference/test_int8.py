@@ -122,3 +122,20 @@ def test_the_export_command_needs_calibration_data_for_int8(capsys):
     assert "--int8 needs --calibration-data" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         export.main(["only-a-checkpoint.keras"])
+
+
+def test_calibration_data_without_the_training_split_is_refused_and_nothing_is_written(tmp_path, fer_faces):
+    import cv2
+
+    from inference.datasets import DatasetError
+
+    (tmp_path / "model").mkdir()
+    model = copy_model(tmp_path / "model", with_int8=False)
+    metadata_before = model.with_suffix(".json").read_text()
+    happy = tmp_path / "folders" / "train" / "happy"
+    happy.mkdir(parents=True)
+    cv2.imwrite(str(happy / "0.png"), fer_faces.images[0])
+    with pytest.raises(DatasetError, match="no sub-folder named 'Training'"):
+        export.export_int8_beside(model, tmp_path / "folders")
+    assert not int8_path_for(model).exists()
+    assert model.with_suffix(".json").read_text() == metadata_before
