@@ -139,3 +139,15 @@ def test_calibration_data_without_the_training_split_is_refused_and_nothing_is_w
         export.export_int8_beside(model, tmp_path / "folders")
     assert not int8_path_for(model).exists()
     assert model.with_suffix(".json").read_text() == metadata_before
+
+
+def test_evaluating_in_int8_a_model_without_its_int8_file_is_a_clear_command_error(tmp_path, fer_csv):
+    from django.core.management import CommandError, call_command
+
+    model = copy_model(tmp_path, with_int8=False)
+    with pytest.raises(CommandError, match="no int8 model at"):
+        call_command(
+            "evaluate_emotion_model", data=str(fer_csv), usage="PublicTest", limit=10, model=str(model),
+            precision="int8", confusion_png=str(tmp_path / "confusion.png"),
+        )  # fmt: skip
+    assert not (tmp_path / "confusion.png").exists()

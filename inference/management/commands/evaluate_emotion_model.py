@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from inference.datasets import DatasetError, load_faces
 from inference.evaluation import confusion_png, evaluate
+from inference.litert import Int8ModelError
 from inference.predictor import DEFAULT_MODEL_PATH, DEFAULT_VIEWS, PRECISIONS, EmotionPredictor
 
 
@@ -38,7 +39,7 @@ class Command(BaseCommand):
                 views=int(options["views"]),  # type: ignore[call-overload]
                 precision=str(options["precision"]),
             )
-        except (DatasetError, FileNotFoundError, ValueError) as error:
+        except (DatasetError, FileNotFoundError, ValueError, Int8ModelError) as error:
             raise CommandError(str(error)) from error
         report = evaluate(predictor, faces, detect=bool(options["detect_faces"]))
         png = Path(str(options["confusion_png"]))
