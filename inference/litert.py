@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.labels import FACE_SIZE, NUM_CLASSES
+from inference.labels import FACE_SIZE
 from inference.preprocessing import TEST_TIME_VIEW_COUNTS
 
 INPUT_NAME = "faces"
@@ -89,7 +89,7 @@ def export_int8(model_path: Path, output: Path, calibration_faces: np.ndarray) -
     import keras
     import tensorflow as tf
 
-    from inference.preprocessing import face_views
+    from inference.preprocessing import mean_over_views
 
     if len(calibration_faces) == 0:
         raise ValueError("int8 calibration needs at least one face")
@@ -98,8 +98,7 @@ def export_int8(model_path: Path, output: Path, calibration_faces: np.ndarray) -
     def serving(views: int):  # type: ignore[no-untyped-def]
         @tf.function(input_signature=[tf.TensorSpec([None, FACE_SIZE, FACE_SIZE, 1], tf.float32, name=INPUT_NAME)])
         def serve(faces):  # type: ignore[no-untyped-def]
-            probabilities = tf.cast(model(face_views(faces, views), training=False), tf.float32)
-            return {OUTPUT_NAME: tf.reduce_mean(tf.reshape(probabilities, [views, -1, NUM_CLASSES]), axis=0)}
+            return {OUTPUT_NAME: mean_over_views(model, faces, views)}
 
         return serve
 

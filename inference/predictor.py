@@ -23,7 +23,7 @@ from inference.faces import WEBCAM_SETTINGS, Box, DetectionSettings, FaceMode, d
 from inference.images import DEFAULT_MAX_PIXELS, decode_grey
 from inference.labels import EMOTIONS, FACE_SIZE
 from inference.litert import Int8ModelError, Int8Network, int8_available, int8_model_for
-from inference.preprocessing import TEST_TIME_VIEW_COUNTS, crop_face, face_views, faces_to_batch
+from inference.preprocessing import TEST_TIME_VIEW_COUNTS, crop_face, faces_to_batch, mean_over_views
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_MODEL_PATH = MODELS_DIR / "emotion.keras"
@@ -189,9 +189,7 @@ def _in_mixed_bfloat16(model):  # type: ignore[no-untyped-def]
 def _serving_function(tf, model, views: int):  # type: ignore[no-untyped-def]
     @tf.function(input_signature=[tf.TensorSpec([None, FACE_SIZE, FACE_SIZE, 1], tf.float32)], reduce_retracing=True)
     def serve(faces):  # type: ignore[no-untyped-def]
-        # All views of all faces go through the network in one call, then each face's views are averaged.
-        probabilities = tf.cast(model(face_views(faces, views), training=False), tf.float32)
-        return tf.reduce_mean(tf.reshape(probabilities, [views, -1, len(EMOTIONS)]), axis=0)
+        return mean_over_views(model, faces, views)
 
     return lambda faces: serve(faces).numpy()
 
@@ -260,6 +258,11 @@ def views_from_environment() -> int:
     return int(raw)
 
 
+def float_precision() -> str:
+    """The faster float numerics on this CPU: bfloat16 where it computes it natively, else float32."""
+    return "bfloat16" if cpu_has_native_bfloat16() else "float32"
+
+
 def precision_from_environment(model_path: Path = DEFAULT_MODEL_PATH) -> str:
     """``EMOTION_PRECISION``: ``auto`` (the default) picks the fastest numerics available for the model.
 
@@ -268,9 +271,7 @@ def precision_from_environment(model_path: Path = DEFAULT_MODEL_PATH) -> str:
     """
     raw = os.environ.get("EMOTION_PRECISION", "").strip().lower()
     if raw in {"", "auto"}:
-        if int8_available(model_path):
-            return "int8"
-        return "bfloat16" if cpu_has_native_bfloat16() else "float32"
+        return "int8" if int8_available(model_path) else float_precision()
     if raw not in PRECISIONS:
         raise ValueError(
             f"EMOTION_PRECISION must be auto, {', '.join(PRECISIONS[:-1])} or {PRECISIONS[-1]}, got {raw!r}"

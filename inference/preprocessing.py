@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from inference.faces import Box
-from inference.labels import FACE_SIZE
+from inference.labels import FACE_SIZE, NUM_CLASSES
 
 # Haar boxes are tight around eyes and mouth; FER2013 faces show a little forehead and chin.
 CROP_MARGIN = 0.1
@@ -54,3 +54,14 @@ def face_views(faces, count: int):  # type: ignore[no-untyped-def]
         zoomed = tf.image.resize(faces, [side, side])[:, offset : offset + FACE_SIZE, offset : offset + FACE_SIZE, :]
         views += [zoomed, tf.reverse(zoomed, axis=[2])]
     return tf.concat(views, axis=0)
+
+
+def mean_over_views(model, faces, count: int):  # type: ignore[no-untyped-def]
+    """TensorFlow ops: ``model``'s float32 probabilities for each face, averaged over ``count`` views.
+
+    All views of all faces go through the network in one call.
+    """
+    import tensorflow as tf
+
+    probabilities = tf.cast(model(face_views(faces, count), training=False), tf.float32)
+    return tf.reduce_mean(tf.reshape(probabilities, [count, -1, NUM_CLASSES]), axis=0)

@@ -82,12 +82,11 @@ def augmentation_layers():  # type: ignore[no-untyped-def]
 
 def teacher_probabilities(teacher: str | Path, faces: FaceSet, *, views: int = 4, batch: int = 256) -> np.ndarray:
     """What a trained model (read with ``views`` test-time views) says about each face: shape (n, 7)."""
-    from inference.predictor import EmotionPredictor
+    from inference.predictor import EmotionPredictor, float_precision
 
     if not Path(teacher).exists():
         raise TrainingError(f"no teacher model at {teacher}")
-    precision = "bfloat16" if cpu_has_native_bfloat16() else "float32"
-    predictor = EmotionPredictor(teacher, views=views, precision=precision)
+    predictor = EmotionPredictor(teacher, views=views, precision=float_precision())
     chunks = [predictor.classify(faces.images[start : start + batch]) for start in range(0, len(faces), batch)]
     return np.concatenate(chunks).astype(np.float32)
 
@@ -111,14 +110,16 @@ def _datasets(config: TrainingConfig, train: FaceSet, validation: FaceSet, targe
     def one_hot(images, labels):  # type: ignore[no-untyped-def]
         return tf.cast(images, tf.float32), tf.one_hot(labels, NUM_CLASSES)
 
-    def as_float(images, soft):  # type: ignore[no-untyped-def]
-        return tf.cast(images, tf.float32), soft
+    def as_float(images, target):  # type: ignore[no-untyped-def]
+        return tf.cast(images, tf.float32), target
 
+    if targets is None:
+        targets = np.eye(NUM_CLASSES, dtype=np.float32)[train.labels]
     train_data = (
-        tf.data.Dataset.from_tensor_slices((train.images, train.labels if targets is None else targets))
+        tf.data.Dataset.from_tensor_slices((train.images, targets))
         .shuffle(len(train), seed=config.seed, reshuffle_each_iteration=True)
         .batch(config.batch_size)
-        .map(one_hot if targets is None else as_float, num_parallel_calls=tf.data.AUTOTUNE)
+        .map(as_float, num_parallel_calls=tf.data.AUTOTUNE)
         .map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
