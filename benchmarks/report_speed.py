@@ -73,7 +73,7 @@ def generate(participants: int, seconds: int, slug: str):  # type: ignore[no-unt
 
 def rebuild_totals(screening) -> float:  # type: ignore[no-untyped-def]
     """Samples loaded in bulk bypass sample_record, so their totals are summed in one go, as an upgrade does."""
-    from screenings.sample_totals import totals_rebuild
+    from screenings.services.totals import totals_rebuild
 
     began = time.perf_counter()
     totals_rebuild(screening)

@@ -13,7 +13,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from screenings.routing import websocket_urlpatterns  # noqa: E402
+from screenings.capture.routing import websocket_urlpatterns  # noqa: E402
 
 
 def _load_emotion_model() -> None:

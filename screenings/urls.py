@@ -1,6 +1,7 @@
 from django.urls import path
 
-from screenings.views import analyses, capture, organizer, participant, reports
+from screenings.capture import http as capture
+from screenings.views import analyses, organizer, participant, reports
 
 urlpatterns = [
     path("organizer/screenings/<int:screening_id>/live/", organizer.live_view, name="organizer-live"),

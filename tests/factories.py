@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from screenings import sample_totals
 from screenings.models import Answer, EmotionSample, Marker, Participant, Question, Screening
+from screenings.services import totals as sample_totals
 
 
 class OrganizerFactory(factory.django.DjangoModelFactory):

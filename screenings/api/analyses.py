@@ -19,10 +19,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from screenings import media_analyses, selectors
+from screenings import selectors
+from screenings.analyses import runner as media_analyses
 from screenings.api import serializers
 from screenings.models import MediaAnalysis
-from screenings.views.media import ranged_file_response
+from screenings.web.files import ranged_file_response
 
 QUEUED = OpenApiResponse(serializers.MediaAnalysisSerializer, description="Stored and queued.")
 REFUSED = OpenApiResponse(description="A field is invalid or a size limit is exceeded.")

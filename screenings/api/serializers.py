@@ -9,10 +9,10 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from inference.video_analysis import MINIMUM_INTERVAL
-from screenings.media_analyses import analysis_progress
+from screenings.analyses.runner import analysis_progress
 from screenings.models import Answer, Marker, MediaAnalysis, Participant, Question, Screening
 from screenings.services import MAX_INVITES_PER_REQUEST
-from screenings.views.links import open_link_url, participant_link_url
+from screenings.web.links import open_link_url, participant_link_url
 
 # The largest id a 64-bit primary key holds; a larger one would overflow the database driver.
 MAX_DATABASE_ID = 2**63 - 1

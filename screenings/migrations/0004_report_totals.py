@@ -8,7 +8,7 @@ def build_totals(apps, schema_editor):  # type: ignore[no-untyped-def]
     """Sum the samples already recorded into the new totals."""
     from types import SimpleNamespace
 
-    from screenings.sample_totals import totals_rebuild
+    from screenings.services.totals import totals_rebuild
 
     models = SimpleNamespace(
         EmotionSample=apps.get_model("screenings", "EmotionSample"),

@@ -1,4 +1,4 @@
-"""Report aggregates, read from the running totals (``screenings.sample_totals``) so that neither
+"""Report aggregates, read from the running totals (``screenings.services.totals``) so that neither
 the time nor the number of queries grows with the number of samples or participants.
 
 Every aggregate leaves out participants marked ``excluded_from_reports``.
@@ -16,7 +16,8 @@ from django.db.models import Q, QuerySet
 
 from inference.labels import EMOTIONS
 from screenings.models import Answer, EmotionSample, Participant, ParticipantTotals, Question, Screening, TimelineSlot
-from screenings.sample_totals import DOMINANT_FIELDS, SLOT_EPSILON, SLOT_TOTAL_COLUMNS, slot_rows, slot_width
+from screenings.rules.slots import SLOT_EPSILON, slot_width
+from screenings.services.totals import DOMINANT_FIELDS, SLOT_TOTAL_COLUMNS, slot_rows
 
 DEFAULT_QUALITY_THRESHOLD = 0.6
 NUMERIC_KINDS = {Question.Kind.LIKERT5, Question.Kind.LIKERT7, Question.Kind.NUMBER, Question.Kind.SLIDER}

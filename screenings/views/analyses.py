@@ -12,10 +12,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from screenings import media_analyses, selectors
-from screenings.analysis_forms import ImagesForm, RecordingForm, VideoForm
+from screenings import selectors
+from screenings.analyses import runner as media_analyses
+from screenings.forms.analyses import ImagesForm, RecordingForm, VideoForm
 from screenings.models import MediaAnalysis
-from screenings.views.media import ranged_file_response
+from screenings.web.files import ranged_file_response
 
 LIST_TEMPLATE = "screenings/organizer/analyses.html"
 

@@ -21,9 +21,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from screenings import services
 from screenings.models import Participant, Question, Screening
-from screenings.questionnaires import QuestionnaireForm
+from screenings.rules.questions import QuestionnaireForm
 from screenings.selectors import participant_by_token, questions_for_phase
-from screenings.views.media import ranged_file_response
+from screenings.web.files import ranged_file_response
 
 State = Participant.State
 STEP_FOR_STATE: dict[str, str] = {

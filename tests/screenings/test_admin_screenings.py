@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from screenings.demo import stimulus_video_write
 from screenings.models import Answer, EmotionSample, Participant, Screening
+from screenings.services.demo import stimulus_video_write
 from tests.factories import AnswerFactory, EmotionSampleFactory, OrganizerFactory, ParticipantFactory, ScreeningFactory
 from tests.screenings.admin_helpers import admin_url, changelist_url, messages_shown, run_action, screening_form
 

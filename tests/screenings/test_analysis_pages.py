@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from screenings import media_analyses
+from screenings.analyses import runner as media_analyses
 from screenings.models import MediaAnalysis
 from tests.media_clips import astronaut_rgb, face_clip, jpeg_bytes
 

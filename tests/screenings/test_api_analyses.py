@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from screenings import media_analyses
+from screenings.analyses import runner as media_analyses
 from screenings.models import MediaAnalysis
 from tests.media_clips import astronaut_rgb, face_clip, jpeg_bytes
 

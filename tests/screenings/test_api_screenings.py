@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from screenings.demo import stimulus_video_write
 from screenings.models import Participant, Screening
+from screenings.services.demo import stimulus_video_write
 from tests.factories import EmotionSampleFactory, OrganizerFactory, ParticipantFactory, ScreeningFactory
 
 pytestmark = pytest.mark.django_db

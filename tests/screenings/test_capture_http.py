@@ -81,7 +81,7 @@ def test_a_participant_who_is_not_watching_gets_wrong_phase(client):
 
 def test_a_participant_who_withdraws_while_their_frame_is_read_gets_wrong_phase(client, watcher, monkeypatch):
     from screenings import services
-    from screenings.views import capture as capture_view
+    from screenings.capture import http as capture_view
 
     read = capture_view.read_emotion_sync
 

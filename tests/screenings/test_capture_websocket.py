@@ -7,8 +7,8 @@ from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
+from screenings.capture.routing import websocket_urlpatterns
 from screenings.models import EmotionSample, Participant
-from screenings.routing import websocket_urlpatterns
 from tests.factories import ParticipantFactory, ScreeningFactory
 from tests.screenings.capture_helpers import binary_frame, empty_jpeg, frame_message
 

@@ -9,8 +9,8 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.urls import reverse
 
+from screenings.capture.routing import websocket_urlpatterns
 from screenings.models import Participant
-from screenings.routing import websocket_urlpatterns
 from tests.factories import EmotionSampleFactory, OrganizerFactory, ParticipantFactory, ScreeningFactory
 from tests.screenings.capture_helpers import frame_message
 

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
 
-from screenings import media_analyses
+from screenings.analyses import runner as media_analyses
 from screenings.models import MediaAnalysis
 from tests.media_clips import astronaut_rgb, blank_rgb, face_clip, jpeg_bytes, write_clip
 

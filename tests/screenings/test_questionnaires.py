@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
 from screenings.models import Question
-from screenings.questionnaires import QuestionnaireForm, check_question_definition, validate_answer_value
+from screenings.rules.questions import QuestionnaireForm, check_question_definition, validate_answer_value
 from tests.factories import QuestionFactory
 
 pytestmark = pytest.mark.django_db

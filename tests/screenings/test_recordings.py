@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from screenings import media_analyses
+from screenings.analyses import runner as media_analyses
 from screenings.models import EmotionSample, MediaAnalysis, Participant, ParticipantTotals, TimelineSlot
 from screenings.reports.builder import screening_report
 from tests.factories import EmotionSampleFactory, ParticipantFactory, ScreeningFactory

@@ -7,9 +7,10 @@ import pytest
 from django.urls import reverse
 
 from inference.labels import EMOTIONS
-from screenings import sample_totals, services
+from screenings import services
 from screenings.models import Participant, ParticipantTotals, TimelineSlot
 from screenings.reports import aggregates
+from screenings.services import totals as sample_totals
 from tests.factories import MarkerFactory, ParticipantFactory, ScreeningFactory
 from tests.screenings.admin_helpers import admin_url, screening_form
 

@@ -139,7 +139,7 @@ class TestSampleRecord:
 
 
 def test_the_stimulus_duration_is_read_from_an_uploaded_video(organizer, tmp_path):
-    from screenings.demo import stimulus_video_write
+    from screenings.services.demo import stimulus_video_write
 
     path = tmp_path / "clip.mp4"
     stimulus_video_write(path, width=160, height=96)

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from screenings.demo import demo_invite_link, demo_screening_load
+from screenings.services.demo import demo_invite_link, demo_screening_load
 
 
 class Command(BaseCommand):

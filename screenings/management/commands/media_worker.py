@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from screenings import media_analyses
+from screenings.analyses import runner as media_analyses
 
 
 class Command(BaseCommand):

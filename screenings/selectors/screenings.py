@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 
 from inference.labels import EMOTIONS
 from screenings.models import EmotionSample, MediaAnalysis, Participant, Question, Screening, TimelineSlot
-from screenings.sample_totals import slot_width
+from screenings.rules.slots import slot_width
 
 User = AbstractBaseUser | AnonymousUser
 

@@ -13,10 +13,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inference.labels import EMOTIONS
-from screenings import sample_totals
 from screenings.models import Answer, EmotionSample, Participant, Question, Screening
-from screenings.questionnaires import validate_answer_value
+from screenings.rules.questions import validate_answer_value
 from screenings.selectors import capture_allowed_for, questions_for_phase
+from screenings.services import totals as sample_totals
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ writes the totals.
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any
 
 from django.db import connection
@@ -19,22 +18,13 @@ from django.db.models.functions import Cast, Floor
 
 from inference.labels import EMOTIONS
 from screenings.models import EmotionSample, EmotionTotals, Participant, ParticipantTotals, Screening, TimelineSlot
+from screenings.rules.slots import SLOT_EPSILON, slot_of, slot_width
 
-# Guards the floor against a media time like 2.9999999999 that stands for 3.0.
-SLOT_EPSILON = 1e-9
 DOMINANT_FIELDS = {emotion: f"dominant_{emotion}" for emotion in EMOTIONS}
 
 
-def slot_width(screening: Screening) -> float:
-    return float(screening.sampling_interval)
-
-
-def slot_of(media_time: float, width: float) -> int:
-    """The sampling slot a media time falls in; the same rule as :func:`slot_expression` in SQL."""
-    return math.floor(media_time / width + SLOT_EPSILON)
-
-
 def slot_expression(width: float) -> Floor:
+    """The SQL twin of :func:`screenings.rules.slots.slot_of`."""
     return Floor(Cast(F("media_time"), FloatField()) / width + SLOT_EPSILON)
 
 

@@ -1,7 +1,7 @@
 """Organizers' media analyses: uploaded images and videos, and participants' recorded videos.
 
 An upload is stored and queued here (``analysis_create_*``); a background job runs it
-(``analysis_run``, through ``screenings.tasks``) and writes its results into the analysis's
+(``analysis_run``, through ``screenings.analyses.tasks``) and writes its results into the analysis's
 folder only when the whole job succeeded. The pages and the API read the ``MediaAnalysis``
 row for status, progress, result and failure reason.
 """
@@ -198,7 +198,7 @@ def analysis_create_recording(
 
 def analysis_enqueue(*, analysis: MediaAnalysis) -> None:
     """Hand the analysis to the job queue (the database or RQ, see settings.TASKS)."""
-    from screenings.tasks import run_media_analysis
+    from screenings.analyses.tasks import run_media_analysis
 
     result = run_media_analysis.enqueue(analysis.pk)
     MediaAnalysis.objects.filter(pk=analysis.pk).update(task_id=str(result.id))
@@ -230,7 +230,7 @@ def analysis_delete(*, analysis: MediaAnalysis) -> None:
 def analyses_recover() -> list[MediaAnalysis]:
     """Queue again what a restart cut off: running analyses that stopped reporting progress,
     and queued ones whose job the queue no longer holds. Called when a worker starts."""
-    from screenings.tasks import run_media_analysis
+    from screenings.analyses.tasks import run_media_analysis
 
     stalled_since = timezone.now() - timedelta(seconds=settings.ANALYSIS_STALLED_SECONDS)
     MediaAnalysis.objects.filter(status=Status.RUNNING, heartbeat_at__lt=stalled_since).update(

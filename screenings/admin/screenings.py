@@ -36,7 +36,7 @@ from screenings.models import (
 )
 from screenings.reports.exporters import spreadsheet_safe
 from screenings.services import MAX_INVITES_PER_REQUEST
-from screenings.views.links import open_link_url, participant_link_url
+from screenings.web.links import open_link_url, participant_link_url
 
 
 def organizer_choices() -> QuerySet:

@@ -13,7 +13,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from inference.faces import Box
 from inference.images import InvalidImage
 from inference.serving import read_emotion
-from screenings import capture, selectors, services
+from screenings import selectors, services
+from screenings.capture import protocol as capture
 from screenings.models import Participant
 
 logger = logging.getLogger(__name__)

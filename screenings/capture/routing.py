@@ -1,6 +1,6 @@
 from django.urls import path
 
-from screenings import consumers
+from screenings.capture import consumers
 
 websocket_urlpatterns = [
     path("ws/capture/<str:token>/", consumers.CaptureConsumer.as_asgi()),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from screenings import media_analyses
+from screenings.analyses import runner as media_analyses
 
 
 @task()

@@ -178,7 +178,7 @@ class Question(models.Model):
         return self.phase in (phase, self.Phase.BOTH)
 
     def clean(self) -> None:
-        from screenings.questionnaires import check_question_definition
+        from screenings.rules.questions import check_question_definition
 
         check_question_definition(self)
 

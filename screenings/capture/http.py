@@ -11,7 +11,8 @@ from django.views.decorators.http import require_POST
 
 from inference.images import InvalidImage
 from inference.serving import read_emotion_sync
-from screenings import capture, selectors
+from screenings import selectors
+from screenings.capture import protocol as capture
 
 STATUS_FOR_CODE = {"bad_message": 400, "bad_image": 400, "too_large": 413, "rate_limited": 429, "wrong_phase": 409}
 

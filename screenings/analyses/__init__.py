@@ -1,0 +1,1 @@
+"""Media-analysis jobs: running them in a worker, their task and their progress."""

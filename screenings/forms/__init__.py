@@ -1,0 +1,1 @@
+"""Django forms shared by the organizer pages."""

@@ -1,0 +1,48 @@
+"""The study's data: what a screening is, who took part, what was measured, and the media-analysis jobs.
+
+Django finds every model through this package; code imports them from here.
+"""
+
+from screenings.models.study import (
+    MINIMUM_SAMPLING_INTERVAL,
+    SAMPLING_INTERVAL_CHOICES,
+    STIMULUS_EXTENSIONS,
+    Answer,
+    EmotionSample,
+    EmotionTotals,
+    Marker,
+    MediaAnalysis,
+    MediaAnalysisQuerySet,
+    Participant,
+    ParticipantQuerySet,
+    ParticipantTotals,
+    Question,
+    Screening,
+    ScreeningQuerySet,
+    TimelineSlot,
+    new_participant_token,
+    stimulus_upload_path,
+    validate_stimulus_size,
+)
+
+__all__ = [
+    "MINIMUM_SAMPLING_INTERVAL",
+    "SAMPLING_INTERVAL_CHOICES",
+    "STIMULUS_EXTENSIONS",
+    "Answer",
+    "EmotionSample",
+    "EmotionTotals",
+    "Marker",
+    "MediaAnalysis",
+    "MediaAnalysisQuerySet",
+    "Participant",
+    "ParticipantQuerySet",
+    "ParticipantTotals",
+    "Question",
+    "Screening",
+    "ScreeningQuerySet",
+    "TimelineSlot",
+    "new_participant_token",
+    "stimulus_upload_path",
+    "validate_stimulus_size",
+]

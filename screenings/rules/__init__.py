@@ -1,0 +1,1 @@
+"""Rules of a study that hold without a form or a request: questions and answers, sampling slots."""

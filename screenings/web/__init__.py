@@ -1,0 +1,1 @@
+"""HTTP helpers shared by the views, the API and the admin: links to hand out, file responses."""
