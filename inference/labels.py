@@ -1,8 +1,10 @@
-"""The seven FER2013 emotion labels, in the data set's own order."""
+"""The seven FER2013 emotion labels, in the data set's own order, and the fixed shape of what the network reads."""
 
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 NUM_CLASSES = len(EMOTIONS)
 FACE_SIZE = 48
+# How many test-time views of a face the network can read and average (inference.preprocessing makes them).
+TEST_TIME_VIEW_COUNTS = (1, 2, 4)
 # The site's palette, one colour per emotion: report charts, annotated pictures and the live view
 # (static/js/live.js keeps the same hex codes) all draw with it.
 EMOTION_COLOURS: dict[str, str] = {

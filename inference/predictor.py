@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from inference.config import (
+    AUTO_PRECISION,
+    DEFAULT_MODEL_PATH,
+    DEFAULT_VIEWS,
+    PRECISIONS,
+    ServingConfig,
+    serving_config,
+)
 from inference.cpu import cpu_has_native_bfloat16
 from inference.faces import WEBCAM_SETTINGS, Box, DetectionSettings, FaceMode, detect_faces
 from inference.images import DEFAULT_MAX_PIXELS, decode_grey
@@ -25,13 +32,9 @@ from inference.labels import EMOTIONS, FACE_SIZE
 from inference.litert import Int8ModelError, Int8Network, int8_available, int8_model_for
 from inference.preprocessing import TEST_TIME_VIEW_COUNTS, crop_face, faces_to_batch, mean_over_views
 
-MODELS_DIR = Path(__file__).resolve().parent / "models"
-DEFAULT_MODEL_PATH = MODELS_DIR / "emotion.keras"
 # Images smaller than this (a FER2013 face is 48x48) are enlarged before detection, so the
 # face is bigger than the cascade's smallest window.
 MIN_DETECTION_SIDE = 144
-DEFAULT_VIEWS = 4
-PRECISIONS = ("float32", "bfloat16", "int8")
 SMALL_IMAGE_PAD = 0.25
 
 
@@ -108,6 +111,13 @@ class EmotionPredictor:
             self._serve = {count: _serving_function(tf, self.model, count) for count in self.view_counts}
         for count in self.view_counts:
             self.classify(np.zeros((1, FACE_SIZE, FACE_SIZE, 1), dtype=np.float32), views=count)
+
+    @classmethod
+    def from_config(cls, config: ServingConfig) -> EmotionPredictor:
+        """A predictor for ``config``'s model, views and precision (``auto`` resolved for this model and CPU)."""
+        return cls(
+            config.model_path, views=config.views, precision=serving_precision(config.precision, config.model_path)
+        )
 
     @property
     def view_counts(self) -> tuple[int, ...]:
@@ -232,30 +242,17 @@ _predictor_lock = threading.Lock()
 
 
 def get_predictor() -> EmotionPredictor:
-    """The process's predictor, loaded on first use from ``EMOTION_MODEL_PATH`` or the shipped model.
+    """The process's predictor, loaded on first use from the process's ``ServingConfig``.
 
-    ``EMOTION_VIEWS`` (1, 2 or 4; default 4) sets the test-time views per face: fewer views
-    serve more faces per core, a little less accurately (see the model card).
-    ``EMOTION_PRECISION`` (auto, float32, bfloat16) sets the numerics; see ``precision_from_environment``.
+    That is Django's ``settings.SERVING`` in the site, else ``ServingConfig.from_env()``
+    (``EMOTION_MODEL_PATH``, ``EMOTION_VIEWS``, ``EMOTION_PRECISION``; see ``inference.config``).
     """
     global _predictor
     if _predictor is None:
         with _predictor_lock:
             if _predictor is None:
-                model_path = Path(os.environ.get("EMOTION_MODEL_PATH") or DEFAULT_MODEL_PATH)
-                _predictor = EmotionPredictor(
-                    model_path, views=views_from_environment(), precision=precision_from_environment(model_path)
-                )
+                _predictor = EmotionPredictor.from_config(serving_config())
     return _predictor
-
-
-def views_from_environment() -> int:
-    raw = os.environ.get("EMOTION_VIEWS", "").strip()
-    if not raw:
-        return DEFAULT_VIEWS
-    if raw not in {str(count) for count in TEST_TIME_VIEW_COUNTS}:
-        raise ValueError(f"EMOTION_VIEWS must be one of {', '.join(map(str, TEST_TIME_VIEW_COUNTS))}, got {raw!r}")
-    return int(raw)
 
 
 def float_precision() -> str:
@@ -263,17 +260,12 @@ def float_precision() -> str:
     return "bfloat16" if cpu_has_native_bfloat16() else "float32"
 
 
-def precision_from_environment(model_path: Path = DEFAULT_MODEL_PATH) -> str:
-    """``EMOTION_PRECISION``: ``auto`` (the default) picks the fastest numerics available for the model.
+def serving_precision(requested: str, model_path: Path = DEFAULT_MODEL_PATH) -> str:
+    """The numerics to serve ``model_path`` in: ``requested``, with ``auto`` resolved to the fastest available.
 
-    That is int8 where the model has an int8 file made from its weights (``inference.litert``),
+    ``auto`` is int8 where the model has an int8 file made from its weights (``inference.litert``),
     else bfloat16 where the CPU computes it natively, else float32.
     """
-    raw = os.environ.get("EMOTION_PRECISION", "").strip().lower()
-    if raw in {"", "auto"}:
-        return "int8" if int8_available(model_path) else float_precision()
-    if raw not in PRECISIONS:
-        raise ValueError(
-            f"EMOTION_PRECISION must be auto, {', '.join(PRECISIONS[:-1])} or {PRECISIONS[-1]}, got {raw!r}"
-        )
-    return raw
+    if requested != AUTO_PRECISION:
+        return requested
+    return "int8" if int8_available(model_path) else float_precision()

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from inference.faces import Box
-from inference.labels import FACE_SIZE, NUM_CLASSES
+from inference.labels import FACE_SIZE, NUM_CLASSES, TEST_TIME_VIEW_COUNTS
 
 # Haar boxes are tight around eyes and mouth; FER2013 faces show a little forehead and chin.
 CROP_MARGIN = 0.1
@@ -35,7 +35,6 @@ def faces_to_batch(faces: list[np.ndarray]) -> np.ndarray:
 
 # Test-time views: the face, its mirror image, and both again zoomed in by 10% (the range the
 # training augmentation zooms). Averaging them is a cheap ensemble; see the model card's figures.
-TEST_TIME_VIEW_COUNTS = (1, 2, 4)
 TEST_TIME_ZOOM = 1.1
 
 

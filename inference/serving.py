@@ -7,8 +7,7 @@ coroutine here runs its CPU work in threads, so the event loop is never blocked.
 from __future__ import annotations
 
 import asyncio
-import math
-import os
+import threading
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -16,23 +15,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inference.config import DEFAULT_BATCH_BUDGET_MS, serving_config
 from inference.faces import Box, FaceMode, detect_face_near
 from inference.images import decode_grey
 from inference.predictor import EmotionPredictor, FaceResult, get_predictor, locate_faces
 from inference.preprocessing import crop_face
 
-
-def _worker_count() -> int:
-    raw = os.environ.get("FRAME_WORKERS", "").strip()
-    if not raw:
-        return os.cpu_count() or 2
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"FRAME_WORKERS must be a whole number of threads, 1 or more, got {raw!r}")
-    return int(raw)
+_frame_pool: ThreadPoolExecutor | None = None
+_frame_pool_lock = threading.Lock()
 
 
-# OpenCV and Pillow release the GIL while decoding and detecting, so threads use every core.
-_frame_pool = ThreadPoolExecutor(max_workers=_worker_count(), thread_name_prefix="frames")
+def frame_pool() -> ThreadPoolExecutor:
+    """The threads that decode frames and find faces: ``FRAME_WORKERS`` of the process's ``ServingConfig``."""
+    global _frame_pool
+    with _frame_pool_lock:
+        if _frame_pool is None:
+            workers = serving_config().frame_workers
+            _frame_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="frames")
+        return _frame_pool
 
 
 @dataclass(frozen=True)
@@ -58,25 +58,6 @@ def locate_largest_face(image: bytes, *, max_side: int, previous: Box | None = N
     return LocatedFace(box, crop)
 
 
-# How long the network may take for one batch before the batch is read with fewer views.
-DEFAULT_BATCH_BUDGET_MS = 50.0
-
-
-def _budget_seconds() -> float:
-    raw = os.environ.get("CAPTURE_BATCH_BUDGET_MS", "").strip()
-    if not raw:
-        return DEFAULT_BATCH_BUDGET_MS / 1000
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"CAPTURE_BATCH_BUDGET_MS must be a number of milliseconds, 0 or more, got {raw!r}")
-    return value / 1000
-
-
-# Read at start-up, as FRAME_WORKERS is: a bad value stops the server with the variable's name.
-BATCH_BUDGET_SECONDS = _budget_seconds()
 # Weight of the newest batch in the running estimate of the network's cost per face and view.
 COST_SMOOTHING = 0.2
 
@@ -90,7 +71,8 @@ class FaceBatcher:
     Each batch is read with as many test-time views (up to the predictor's) as the network
     can read within ``budget`` seconds, judged from the cost of the batches before it: a few
     faces get every view, a crowd gets fewer, so the acknowledgements keep up with the frames.
-    ``budget`` 0 always reads every view. Each face's result says how many views it got.
+    ``budget`` 0 always reads every view; live capture passes the configured
+    ``CAPTURE_BATCH_BUDGET_MS``. Each face's result says how many views it got.
     """
 
     def __init__(
@@ -99,12 +81,12 @@ class FaceBatcher:
         *,
         max_batch: int = 64,
         max_wait: float = 0.004,
-        budget: float | None = None,
+        budget: float = DEFAULT_BATCH_BUDGET_MS / 1000,
     ) -> None:
         self.predictor = predictor
         self.max_batch = max_batch
         self.max_wait = max_wait
-        self.budget = BATCH_BUDGET_SECONDS if budget is None else budget
+        self.budget = budget
         # Seconds of network time per face and view, as measured; None until the first batch.
         self.cost_per_view: float | None = None
         self._queue: asyncio.Queue[tuple[np.ndarray, asyncio.Future[tuple[np.ndarray, int]]]] = asyncio.Queue()
@@ -176,8 +158,9 @@ async def _batcher() -> FaceBatcher:
     batcher = _batchers.get(loop)
     if batcher is None:
         # The first call loads TensorFlow and the model: seconds, so never on the loop's thread.
-        predictor = await loop.run_in_executor(_frame_pool, get_predictor)
-        batcher = _batchers.setdefault(loop, FaceBatcher(predictor))
+        predictor = await loop.run_in_executor(frame_pool(), get_predictor)
+        budget = serving_config().batch_budget_seconds
+        batcher = _batchers.setdefault(loop, FaceBatcher(predictor, budget=budget))
     return batcher
 
 
@@ -196,7 +179,7 @@ async def read_emotion(image: bytes, *, max_side: int, previous: Box | None = No
     """
     loop = asyncio.get_running_loop()
     located = await loop.run_in_executor(
-        _frame_pool, lambda: locate_largest_face(image, max_side=max_side, previous=previous)
+        frame_pool(), lambda: locate_largest_face(image, max_side=max_side, previous=previous)
     )
     batcher = await _batcher()
     if located is None:

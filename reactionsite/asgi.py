@@ -3,6 +3,7 @@
 import os
 import threading
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reactionsite.settings")
@@ -22,9 +23,9 @@ def _load_emotion_model() -> None:
     get_predictor()
 
 
-# Load the network in the background at start-up, so the first participant's first frame
-# does not wait seconds for TensorFlow.
-if os.environ.get("PRELOAD_EMOTION_MODEL", "1") != "0":
+# Load the network in the background at start-up (PRELOAD_EMOTION_MODEL, on by default), so the
+# first participant's first frame does not wait seconds for the model.
+if settings.SERVING.preload:
     threading.Thread(target=_load_emotion_model, name="load-emotion-model", daemon=True).start()
 
 application = ProtocolTypeRouter(

@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from inference.config import ConfigurationError, ServingConfig
 from reactionsite.env import env_bool, env_int, env_list, env_path, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -174,6 +175,14 @@ CAPTURE_MAX_FRAME_BYTES = env_int("CAPTURE_MAX_FRAME_BYTES", 1024 * 1024, minimu
 CAPTURE_MAX_FRAME_SIDE = env_int("CAPTURE_MAX_FRAME_SIDE", 4096, minimum=64)
 # A participant may send at most this many times the screening's sampling rate.
 CAPTURE_RATE_FACTOR = env_int("CAPTURE_RATE_FACTOR", 4, minimum=1)
+
+# Serving the emotion model (inference.config): EMOTION_MODEL_PATH, EMOTION_VIEWS, EMOTION_PRECISION,
+# FRAME_WORKERS, CAPTURE_BATCH_BUDGET_MS, PRELOAD_EMOTION_MODEL. Read once, here, so that a bad value
+# stops start-up naming the variable; the inference app hands it to the predictor and the batcher.
+try:
+    SERVING = ServingConfig.from_env()
+except ConfigurationError as error:
+    raise ImproperlyConfigured(str(error)) from None
 
 # Media analysis uploads (docs/analyses.md): sizes in megabytes, checked before anything is stored.
 ANALYSIS_MAX_IMAGE_MEGABYTES = env_int("ANALYSIS_MAX_IMAGE_MEGABYTES", 20, minimum=1)

@@ -61,6 +61,12 @@ def test_the_media_root_can_be_configured():
         ({"SECRET_KEY": "k", "STIMULUS_MAX_MEGABYTES": "0"}, "STIMULUS_MAX_MEGABYTES"),
         ({"SECRET_KEY": "k", "PUBLIC_BASE_URL": "ftp://example.org"}, "PUBLIC_BASE_URL"),
         ({"SECRET_KEY": "k", "BEHIND_TLS_PROXY": "maybe"}, "BEHIND_TLS_PROXY"),
+        ({"SECRET_KEY": "k", "EMOTION_MODEL_PATH": "/nowhere/emotion.keras"}, "EMOTION_MODEL_PATH"),
+        ({"SECRET_KEY": "k", "EMOTION_VIEWS": "3"}, "EMOTION_VIEWS"),
+        ({"SECRET_KEY": "k", "EMOTION_PRECISION": "fp16"}, "EMOTION_PRECISION"),
+        ({"SECRET_KEY": "k", "FRAME_WORKERS": "0"}, "FRAME_WORKERS"),
+        ({"SECRET_KEY": "k", "CAPTURE_BATCH_BUDGET_MS": "fast"}, "CAPTURE_BATCH_BUDGET_MS"),
+        ({"SECRET_KEY": "k", "PRELOAD_EMOTION_MODEL": "perhaps"}, "PRELOAD_EMOTION_MODEL"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(environment, named):
@@ -74,3 +80,44 @@ def test_debug_without_a_key_starts_with_a_development_key():
     result = load_settings(DEBUG="1")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[0] == "True"
+
+
+def test_the_serving_configuration_is_built_once_by_the_settings():
+    env = {"PATH": os.environ["PATH"], "DATA_DIR": "/tmp/reactionsite-settings-test", "SECRET_KEY": "k"}
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "from inference.config import serving_config; "
+        "print(serving_config() is settings.SERVING, settings.SERVING.views)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "reactionsite.settings", "EMOTION_VIEWS": "2"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "2"]
+
+
+def start_asgi(preload: str | None) -> str:
+    """Import the ASGI application in a fresh interpreter; return what it printed when it loaded the model."""
+    env = {"PATH": os.environ["PATH"], "DATA_DIR": "/tmp/reactionsite-settings-test", "SECRET_KEY": "k"}
+    if preload is not None:
+        env["PRELOAD_EMOTION_MODEL"] = preload
+    # The model itself is replaced by a print: what counts is whether start-up asks for it.
+    code = (
+        "import threading; import inference.predictor as predictor; "
+        "predictor.get_predictor = lambda: print('preloaded'); "
+        "import reactionsite.asgi; "
+        "[thread.join() for thread in threading.enumerate() if thread.name == 'load-emotion-model']"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.mark.parametrize(("preload", "loaded"), [(None, True), ("true", True), ("false", False), ("0", False)])
+def test_the_asgi_server_preloads_the_model_unless_told_not_to(preload, loaded):
+    assert start_asgi(preload) == ("preloaded" if loaded else "")

@@ -11,7 +11,7 @@ import pytest
 
 from inference import export
 from inference.litert import Int8ModelError, file_sha256, int8_available, int8_model_for, int8_path_for
-from inference.predictor import DEFAULT_MODEL_PATH, EmotionPredictor, precision_from_environment
+from inference.predictor import DEFAULT_MODEL_PATH, EmotionPredictor, serving_precision
 
 
 @pytest.fixture(scope="module")
@@ -79,13 +79,12 @@ def test_int8_is_safe_from_several_threads(int8, fer_faces):
         assert np.allclose(got[index], batch_expected, atol=1e-5)
 
 
-def test_a_model_without_an_int8_file_is_refused_in_int8_and_auto_falls_back(tmp_path, monkeypatch):
+def test_a_model_without_an_int8_file_is_refused_in_int8_and_auto_falls_back(tmp_path):
     model = copy_model(tmp_path, with_int8=False)
     with pytest.raises(Int8ModelError, match=r"no int8 model at .*emotion\.tflite.*--int8"):
         EmotionPredictor(model, precision="int8")
     assert not int8_available(model)
-    monkeypatch.setenv("EMOTION_PRECISION", "auto")
-    assert precision_from_environment(model) in {"bfloat16", "float32"}
+    assert serving_precision("auto", model) in {"bfloat16", "float32"}
 
 
 def test_an_int8_file_made_from_other_weights_is_refused(tmp_path):

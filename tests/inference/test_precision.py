@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from inference import predictor as predictor_module
+from inference.config import ServingConfig
 from inference.cpu import cpu_has_native_bfloat16
-from inference.predictor import DEFAULT_MODEL_PATH, EmotionPredictor, precision_from_environment
+from inference.predictor import DEFAULT_MODEL_PATH, EmotionPredictor, serving_precision
 
 ZEN4_FLAGS = "flags\t\t: fpu vme sse avx2 avx512f avx512_bf16 avx512_vnni\n"
 OLDER_FLAGS = "flags\t\t: fpu vme sse avx2 fma\n"
@@ -29,27 +30,16 @@ def test_without_an_int8_file_auto_serves_bfloat16_only_where_the_cpu_has_it(mon
     monkeypatch.setattr(predictor_module, "cpu_has_native_bfloat16", lambda: native)
     monkeypatch.setattr(predictor_module, "int8_available", lambda path: False)
     for raw in ("", "auto", " AUTO "):
-        monkeypatch.setenv("EMOTION_PRECISION", raw)
-        assert precision_from_environment() == expected
-    monkeypatch.setenv("EMOTION_PRECISION", "float32")
-    assert precision_from_environment() == "float32"
-    monkeypatch.setenv("EMOTION_PRECISION", "bfloat16")
-    assert precision_from_environment() == "bfloat16"
+        requested = ServingConfig.from_env({"EMOTION_PRECISION": raw}).precision
+        assert serving_precision(requested) == expected
+    assert serving_precision(ServingConfig.from_env({"EMOTION_PRECISION": "float32"}).precision) == "float32"
+    assert serving_precision(ServingConfig.from_env({"EMOTION_PRECISION": "bfloat16"}).precision) == "bfloat16"
 
 
 def test_auto_serves_int8_for_the_shipped_model_whatever_the_cpu(monkeypatch):
     monkeypatch.setattr(predictor_module, "cpu_has_native_bfloat16", lambda: False)
-    monkeypatch.setenv("EMOTION_PRECISION", "auto")
-    assert precision_from_environment(DEFAULT_MODEL_PATH) == "int8"
-    monkeypatch.setenv("EMOTION_PRECISION", "float32")
-    assert precision_from_environment(DEFAULT_MODEL_PATH) == "float32"
-
-
-@pytest.mark.parametrize("raw", ["fp16", "bf16", "64", "int4"])
-def test_a_bad_precision_stops_with_a_message_naming_the_variable(monkeypatch, raw):
-    monkeypatch.setenv("EMOTION_PRECISION", raw)
-    with pytest.raises(ValueError, match="EMOTION_PRECISION must be auto, float32, bfloat16 or int8"):
-        precision_from_environment()
+    assert serving_precision("auto", DEFAULT_MODEL_PATH) == "int8"
+    assert serving_precision("float32", DEFAULT_MODEL_PATH) == "float32"
 
 
 def test_a_predictor_refuses_an_unknown_precision():

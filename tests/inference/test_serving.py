@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import numpy as np
 import pytest
 
+from inference import config as config_module
+from inference import serving
 from inference.labels import EMOTIONS
 from inference.predictor import get_predictor
-from inference.serving import FaceBatcher, Reading, _budget_seconds, read_emotion
+from inference.serving import FaceBatcher, Reading, read_emotion
 
 
 @pytest.fixture(scope="module")
@@ -95,14 +98,11 @@ def test_a_frame_without_a_face_is_read_by_the_full_model(predictor):
     assert reading == Reading(None, predictor.version)
 
 
-@pytest.mark.parametrize("raw", ["-5", "fast", "nan", "inf"])
-def test_a_bad_batch_budget_stops_with_a_message_naming_the_variable(monkeypatch, raw):
-    monkeypatch.setenv("CAPTURE_BATCH_BUDGET_MS", raw)
-    with pytest.raises(ValueError, match="CAPTURE_BATCH_BUDGET_MS must be a number of milliseconds"):
-        _budget_seconds()
+def test_live_capture_batches_within_the_configured_budget(monkeypatch, predictor):
+    configured = dataclasses.replace(config_module.serving_config(), batch_budget_ms=7.0)
+    monkeypatch.setattr(config_module, "_configured", configured)
 
+    async def live_budget() -> float:
+        return (await serving._batcher()).budget
 
-@pytest.mark.parametrize(("raw", "seconds"), [("", 0.05), ("0", 0.0), ("120", 0.12)])
-def test_the_batch_budget_is_read_in_milliseconds(monkeypatch, raw, seconds):
-    monkeypatch.setenv("CAPTURE_BATCH_BUDGET_MS", raw)
-    assert _budget_seconds() == pytest.approx(seconds)
+    assert asyncio.run(live_budget()) == pytest.approx(0.007)

@@ -60,15 +60,6 @@ def test_every_number_of_views_gives_probabilities_that_agree_on_a_clear_face(pr
         assert np.mean(probabilities.argmax(axis=1) == predictor.classify(happy).argmax(axis=1)) >= 0.75
 
 
-@pytest.mark.parametrize("raw", ["3", "four", "-1"])
-def test_a_bad_number_of_views_stops_with_a_message_naming_the_variable(monkeypatch, raw):
-    from inference.predictor import views_from_environment
-
-    monkeypatch.setenv("EMOTION_VIEWS", raw)
-    with pytest.raises(ValueError, match="EMOTION_VIEWS must be one of 1, 2, 4"):
-        views_from_environment()
-
-
 def test_a_predictor_refuses_an_unsupported_number_of_views():
     with pytest.raises(ValueError, match="views must be one of"):
         EmotionPredictor(DEFAULT_MODEL_PATH, views=3)
