@@ -1,4 +1,8 @@
-"""Image analysis: every face in a photograph, classified, drawn on a PNG and listed as JSON."""
+"""Image analysis: every face in a photograph, classified, drawn on a PNG and listed as JSON.
+
+``analyze_image`` reads one image's bytes; ``analyze_images`` reads many files and writes each
+one's outputs, the loop both the ``analyze_image`` command and the site's image jobs run.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +19,8 @@ from PIL import Image
 
 from inference.annotation import draw_faces
 from inference.faces import AUDIENCE_SETTINGS, DetectionSettings, FaceMode
-from inference.images import DEFAULT_MAX_PIXELS, decode_colour
-from inference.predictor import EmotionPredictor, FaceResult
+from inference.images import DEFAULT_MAX_PIXELS, InvalidImage, decode_colour, read_image_file
+from inference.predictor import EmotionPredictor, FaceResult, get_predictor
 
 # AUDIENCE_SETTINGS (faces down to 4% of the shorter side) searched on a copy at most 1280
 # pixels wide: the same faces in an ordinary photo, while a 4000-pixel phone photo no longer
@@ -53,6 +57,50 @@ def analyze_image(data: bytes, *, predictor: EmotionPredictor, max_pixels: int =
     draw_faces(annotated, faces)
     height, width = grey.shape[:2]
     return ImageAnalysis(width=width, height=height, faces=faces, annotated_png=_png(annotated))
+
+
+@dataclass(frozen=True)
+class AnalyzedImage:
+    """One input of ``analyze_images``: its analysis and the files written, or why it could not be read."""
+
+    source_name: str
+    stem: str
+    analysis: ImageAnalysis | None
+    error: str | None = None
+    files: tuple[Path, ...] = ()
+
+
+def analyze_images(
+    paths: Sequence[str | Path],
+    out_dir: Path,
+    *,
+    predictor: EmotionPredictor | None = None,
+    source_names: Sequence[str] | None = None,
+    stems: Sequence[str] | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Iterator[AnalyzedImage]:
+    """Analyse each image file and write its ``<stem>.png`` and ``<stem>.json`` into ``out_dir``.
+
+    Yields one ``AnalyzedImage`` per path, in order, once its files are written (a caller can
+    report progress between them). An image that cannot be read (not an image, missing, a
+    folder) gets ``InvalidImage``'s reason as ``error`` and no files, and the others go on.
+
+    ``source_names``: the names recorded as ``source`` in the JSON (default: each file's name).
+    ``stems``: the output names (default: each source name without its suffix), made unique
+    with ``unique_stems``. ``predictor``: default the process's (``get_predictor``).
+    """
+    names = [Path(path).name for path in paths] if source_names is None else list(source_names)
+    wanted = [Path(name).stem for name in names] if stems is None else list(stems)
+    if predictor is None:
+        predictor = get_predictor()
+    for path, name, stem in zip(paths, names, unique_stems(wanted), strict=True):
+        try:
+            analysis = analyze_image(read_image_file(Path(path)), predictor=predictor, max_pixels=max_pixels)
+        except InvalidImage as error:
+            yield AnalyzedImage(name, stem, None, error=error.reason)
+            continue
+        files = write_image_outputs(analysis, out_dir, stem, source_name=name)
+        yield AnalyzedImage(name, stem, analysis, files=tuple(files))
 
 
 def write_image_outputs(

@@ -6,6 +6,7 @@ import io
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -22,6 +23,18 @@ class InvalidImage(ValueError):
         super().__init__(reason)
         self.reason = reason
         self.too_large = too_large
+
+
+def read_image_file(path: Path) -> bytes:
+    """The bytes of an image file; a missing, unreadable or folder path raises ``InvalidImage`` saying which."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InvalidImage("no such file") from None
+    except IsADirectoryError:
+        raise InvalidImage("this is a folder, not an image") from None
+    except OSError as error:
+        raise InvalidImage(f"the file cannot be read ({error.strerror})") from None
 
 
 def decode_grey(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int | None = None) -> np.ndarray:

@@ -11,7 +11,7 @@ from PIL import Image
 
 from inference.annotation import draw_faces, emotion_rgb, overlay_mask
 from inference.faces import Box, FaceMode
-from inference.image_analysis import IMAGE_SETTINGS, analyze_image, write_image_outputs
+from inference.image_analysis import IMAGE_SETTINGS, analyze_image, analyze_images, write_image_outputs
 from inference.images import InvalidImage, decode_colour, decode_grey
 from inference.labels import EMOTIONS
 from inference.predictor import FaceResult
@@ -170,3 +170,43 @@ def test_each_emotion_has_its_own_colour_and_the_mask_covers_what_is_drawn():
     draw_faces(rgb, faces)
     mask = overlay_mask((240, 320), faces)
     assert np.array_equal(rgb.any(axis=2), mask & rgb.any(axis=2)) and rgb.any(axis=2).sum() > 0.8 * mask.sum()
+
+
+def test_many_images_are_analysed_in_order_and_one_that_cannot_be_read_does_not_stop_the_others(
+    tmp_path, astronaut_jpeg, predictor
+):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    (inputs / "001-photo.jpg").write_bytes(astronaut_jpeg)
+    (inputs / "002-notes.jpg").write_text("not an image")
+    (inputs / "003-photo.jpg").write_bytes(astronaut_jpeg)
+    paths = [inputs / "001-photo.jpg", inputs / "002-notes.jpg", inputs / "003-photo.jpg", inputs / "absent.png"]
+    names = ["Photo.jpg", "notes.jpg", "photo.jpg", "absent.png"]
+    results = list(analyze_images(paths, tmp_path / "out", predictor=predictor, source_names=names))
+    assert [result.stem for result in results] == ["Photo", "notes", "photo-2", "absent"]
+    assert [result.error for result in results] == [
+        None,
+        "the data is not an image in a known format",
+        None,
+        "no such file",
+    ]
+    first, _, third, _ = results
+    assert first.analysis is not None and [face.emotion for face in first.analysis.faces] == ["happy"]
+    assert first.files == (tmp_path / "out" / "Photo.png", tmp_path / "out" / "Photo.json")
+    assert json.loads(third.files[1].read_text())["source"] == "photo.jpg"
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [
+        "Photo.json",
+        "Photo.png",
+        "photo-2.json",
+        "photo-2.png",
+    ]
+
+
+def test_the_output_names_can_be_chosen_and_are_made_unique(tmp_path, astronaut_jpeg, predictor):
+    photo = tmp_path / "upload.jpg"
+    photo.write_bytes(astronaut_jpeg)
+    results = analyze_images([photo, photo], tmp_path / "out", predictor=predictor, stems=["face", "face"])
+    assert [(result.source_name, result.stem) for result in results] == [
+        ("upload.jpg", "face"),
+        ("upload.jpg", "face-2"),
+    ]

@@ -1,10 +1,11 @@
+import dataclasses
 from argparse import ArgumentParser
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inference.image_analysis import ImageAnalysis, analyze_image, unique_stems, write_image_outputs
-from inference.images import InvalidImage
+from inference.config import serving_config
+from inference.image_analysis import ImageAnalysis, analyze_images
 from inference.labels import EMOTIONS
 from inference.predictor import EmotionPredictor, get_predictor
 
@@ -27,38 +28,24 @@ class Command(BaseCommand):
         out_dir = Path(str(options["out"]))
         files = [Path(name) for name in options["files"]]  # type: ignore[attr-defined]
         failed = 0
-        for path, stem in zip(files, unique_stems([path.stem for path in files]), strict=True):
-            try:
-                analysis = analyze_image(_read(path), predictor=predictor)
-            except InvalidImage as error:
+        for path, image in zip(files, analyze_images(files, out_dir, predictor=predictor), strict=True):
+            if image.analysis is None:
                 failed += 1
-                self.stderr.write(f"{path}: {error.reason}")
+                self.stderr.write(f"{path}: {image.error}")
                 continue
-            write_image_outputs(analysis, out_dir, stem, source_name=path.name)
-            self.stdout.write(f"{path}: {describe(analysis)} -> {out_dir / stem}.png, .json")
+            self.stdout.write(f"{path}: {describe(image.analysis)} -> {out_dir / image.stem}.png, .json")
         if failed:
             raise CommandError(f"{failed} of {len(files)} images could not be read")
 
 
 def predictor_for(views: int | None) -> EmotionPredictor:
-    """The process's predictor (EMOTION_VIEWS), or one reading ``views`` views per face when given."""
+    """The process's predictor, or one for the same serving configuration reading ``views`` views per face."""
     if views is None:
         return get_predictor()
     try:
-        return EmotionPredictor(views=views)
+        return EmotionPredictor.from_config(dataclasses.replace(serving_config(), views=views))
     except ValueError as error:
         raise CommandError(str(error)) from error
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidImage("no such file") from None
-    except IsADirectoryError:
-        raise InvalidImage("this is a folder, not an image") from None
-    except OSError as error:
-        raise InvalidImage(f"the file cannot be read ({error.strerror})") from None
 
 
 def describe(analysis: ImageAnalysis) -> str:
