@@ -8,7 +8,7 @@ no row is held, and the table and plot are built from timeline.csv after the pas
 one dominant emotion, then seven means, per sampled time; and the probe keeps 8 bytes per
 keyframe, to skip to them).
 
-- ``probe``     is the file a video we can analyse, and its facts (``probe_video``, ``InvalidVideo``)
+- ``probe``     is the file a video we can analyse, its facts and duration (``probe_video``, ``video_duration``)
 - ``timeline``  sampled times, timeline.csv rows, the table and the plot
 - ``frames``    the decoder thread and the annotated copy (PyAV)
 - ``analysis``  ``analyze_video`` itself
@@ -31,7 +31,13 @@ from inference.video_analysis.analysis import (
     check_out_dir,
 )
 from inference.video_analysis.frames import ENCODER_OPTIONS
-from inference.video_analysis.probe import DEFAULT_MAX_PIXELS_VIDEO, InvalidVideo, VideoInfo, probe_video
+from inference.video_analysis.probe import (
+    DEFAULT_MAX_PIXELS_VIDEO,
+    InvalidVideo,
+    VideoInfo,
+    probe_video,
+    video_duration,
+)
 from inference.video_analysis.timeline import (
     MINIMUM_INTERVAL,
     TIMELINE_COLUMNS,
@@ -58,4 +64,5 @@ __all__ = [
     "probe_video",
     "read_timeline",
     "sample_times",
+    "video_duration",
 ]

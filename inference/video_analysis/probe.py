@@ -98,6 +98,27 @@ def probe(path: Path, *, max_pixels: int, tolerance: float) -> tuple[VideoInfo, 
         return info, scan
 
 
+def video_duration(path: Path) -> float | None:
+    """The video's stated length in seconds, as ``probe_video`` reads it; None when the file states none.
+
+    The one rule for a video's duration: the video stream's own length, else the container's,
+    which includes audio that may run past the last frame. It reads only the header, so it is
+    quick enough for an upload; ``probe_video`` also scans the frames (and falls back to where
+    they end). Raises ``InvalidVideo`` when the file cannot be opened as a video.
+    """
+    import av
+
+    try:
+        container = av.open(str(path), metadata_errors="replace")
+    except (av.FFmpegError, OSError):
+        raise InvalidVideo("the file is not a video in a format we can read, or it is damaged") from None
+    with container:
+        stream = _video_stream(container)
+        if stream is None:
+            raise InvalidVideo("the file has no video track")
+        return _stated_duration(container, stream)
+
+
 def _video_stream(container: Any) -> Any:
     import av
 
