@@ -11,8 +11,9 @@ import json
 import logging
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -413,10 +414,23 @@ def build_argument_parser(parser: argparse.ArgumentParser | None = None) -> argp
         default=None,
         help="cosine warm restarts: cycle length in epochs; each cycle's end is saved as cycle-N.keras",
     )
+    parser.add_argument("--seed", type=int, default=1234, help="seed for the shuffling, augmentation and first weights")
     return parser
 
 
+# The options named otherwise than the TrainingConfig field they set. Every other field is set
+# by the option of its own name, so a field added without an option fails loudly, not silently.
+OPTION_FOR_FIELD = {"architecture": "arch", "weights_path": "weights", "mixed_precision": "no_mixed_precision"}
+# Options that say the opposite of their field.
+NEGATED_OPTIONS = frozenset({"no_mixed_precision"})
+
+
 def config_from_arguments(arguments: argparse.Namespace | dict) -> TrainingConfig:
+    """The run's ``TrainingConfig`` from the parsed options (argparse's, or a manage.py command's dict).
+
+    Every field is read from its option (``OPTION_FOR_FIELD`` names the few that differ); a bad
+    combination raises ``TrainingError`` naming the option.
+    """
     values = vars(arguments) if isinstance(arguments, argparse.Namespace) else arguments
     if values["epochs"] < 1:
         raise TrainingError("--epochs must be at least 1")
@@ -424,35 +438,17 @@ def config_from_arguments(arguments: argparse.Namespace | dict) -> TrainingConfi
         raise TrainingError("--fine-tune-epochs must not be negative")
     if not 0.0 <= values["distillation_weight"] <= 1.0:
         raise TrainingError("--distillation-weight must be between 0 and 1")
-    restart_epochs = values.get("restart_epochs")
-    if restart_epochs is not None and restart_epochs < 1:
+    if values["restart_epochs"] is not None and values["restart_epochs"] < 1:
         raise TrainingError("--restart-epochs must be at least 1")
     if values["teacher_views"] not in TEST_TIME_VIEW_COUNTS:
         raise TrainingError(f"--teacher-views must be one of {', '.join(map(str, TEST_TIME_VIEW_COUNTS))}")
-    return TrainingConfig(
-        architecture=values["arch"],
-        data=str(values["data"]),
-        output=str(values["output"]),
-        epochs=values["epochs"],
-        batch_size=values["batch_size"],
-        learning_rate=values["learning_rate"],
-        label_smoothing=values["label_smoothing"],
-        mixed_precision=not values["no_mixed_precision"],
-        train_usage=values["train_usage"],
-        validation_usage=values["validation_usage"],
-        limit=values["limit"],
-        weights_path=values["weights"],
-        from_scratch=values["from_scratch"],
-        backbone_size=values["backbone_size"],
-        fine_tune_epochs=values["fine_tune_epochs"],
-        fine_tune_learning_rate=values["fine_tune_learning_rate"],
-        initial_weights=values["initial_weights"],
-        teacher=values["teacher"],
-        distillation_weight=values["distillation_weight"],
-        teacher_views=values["teacher_views"],
-        augmentation=values.get("augmentation", "reference"),
-        restart_epochs=restart_epochs,
-    )
+    chosen: dict[str, Any] = {}
+    for field in fields(TrainingConfig):
+        option = OPTION_FOR_FIELD.get(field.name, field.name)
+        chosen[field.name] = not values[option] if option in NEGATED_OPTIONS else values[option]
+    # A manage.py caller may pass paths as Path objects; the config (saved as JSON) holds strings.
+    chosen["data"], chosen["output"] = str(chosen["data"]), str(chosen["output"])
+    return TrainingConfig(**chosen)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,6 @@
 """Training on a few hundred faces for an epoch or two: the code path, not the accuracy."""
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -14,7 +15,15 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from inference.datasets import DatasetError, load_faces
-from inference.training import TrainingConfig, completed_epochs, distillation_targets, train
+from inference.training import (
+    OPTION_FOR_FIELD,
+    TrainingConfig,
+    build_argument_parser,
+    completed_epochs,
+    config_from_arguments,
+    distillation_targets,
+    train,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -121,6 +130,26 @@ def test_starting_over_an_existing_run_without_resume_is_refused(small_csv, tmp_
     train(config(small_csv, tmp_path), verbose=0)
     with pytest.raises(CommandError, match="--resume"):
         call_command("train_emotion_model", arch="paper_cnn", data=str(small_csv), epochs=1, output=str(tmp_path))
+
+
+REQUIRED_OPTIONS = ["--arch", "vgg_bn", "--data", "faces.csv", "--epochs", "3", "--output", "run"]
+
+
+def test_every_training_config_field_is_set_by_a_command_line_option():
+    options = {action.dest for action in build_argument_parser()._actions} - {"help", "resume"}
+    fields = {field.name for field in dataclasses.fields(TrainingConfig)}
+    assert {OPTION_FOR_FIELD.get(name, name) for name in fields} == options
+
+
+def test_the_command_line_defaults_are_the_configs_defaults():
+    parsed = config_from_arguments(build_argument_parser().parse_args(REQUIRED_OPTIONS))
+    assert parsed == TrainingConfig(architecture="vgg_bn", data="faces.csv", output="run", epochs=3)
+
+
+def test_the_seed_and_the_renamed_options_reach_the_config():
+    arguments = [*REQUIRED_OPTIONS, "--seed", "7", "--no-mixed-precision", "--weights", "notop.h5"]
+    parsed = config_from_arguments(build_argument_parser().parse_args(arguments))
+    assert (parsed.seed, parsed.mixed_precision, parsed.weights_path) == (7, False, "notop.h5")
 
 
 def test_an_unknown_architecture_is_refused_by_the_command(small_csv, tmp_path):
