@@ -52,7 +52,7 @@ def build_vgg_bn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: i
     """A VGG-style net with batch normalisation: four blocks of two 3x3 convs, 32 to 256 filters.
 
     Narrow at full resolution and wide at low resolution: 1.8M parameters and about
-    0.1 GMAC per face, so one FER2013 epoch takes about two minutes on two CPU cores.
+    0.1 GMAC per face, so it trains on CPU cores alone (the model card has the training time).
     """
     inputs = keras.Input(shape=input_shape, name="face")
     x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)

@@ -40,11 +40,11 @@ class DetectionSettings:
       faces in textured backgrounds; more misses faces turned slightly away.
     - ``min_face_fraction`` 0.2: faces narrower than a fifth of the image's shorter side are
       ignored. A participant at a laptop webcam fills a third to a half of the frame's height;
-      the smallest windows are most of the cascade's cost (0.1 doubles it, measured on a
-      640x480 frame). Recorded videos and audiences use AUDIENCE_SETTINGS instead.
+      the smallest windows are most of the cascade's cost (0.1 costs about twice as much;
+      benchmarks/face_search.py). Recorded videos and audiences use AUDIENCE_SETTINGS instead.
     - ``detect_width`` 240: the search runs on a copy scaled down to this width (never up);
       boxes are mapped back. A webcam face still spans 36+ pixels there (the cascade's window
-      is 24), and the search costs 14 ms instead of 75 ms at 640 (one core, measured).
+      is 24), and the search costs a fraction of one at 640 (benchmarks/face_search.py).
     """
 
     scale_factor: float = 1.1
@@ -106,9 +106,9 @@ def detect_face_near(grey: np.ndarray, previous: Box) -> Box | None:
 
     Between two webcam frames a second apart a face moves and changes size little, so the
     search covers the previous box widened by half its size on each side, for faces from
-    0.6 to 1.6 times its width, on a copy scaled so the face is about 48 pixels wide: 3 ms
-    instead of 21 ms for the whole 640x480 frame (one core, measured). None means not found
-    there; the caller then searches the whole frame.
+    0.6 to 1.6 times its width, on a copy scaled so the face is about 48 pixels wide: several
+    times faster than searching the whole frame (benchmarks/predictor_speed.py). None means
+    not found there; the caller then searches the whole frame.
     """
     height, width = grey.shape[:2]
     margin_x, margin_y = previous.width // 2, previous.height // 2

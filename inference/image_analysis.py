@@ -135,7 +135,7 @@ def unique_stems(stems: Sequence[str]) -> list[str]:
 
 def _png(rgb: np.ndarray) -> bytes:
     buffer = io.BytesIO()
-    # zlib level 3 instead of Pillow's 6: a 4K photo encodes in 1 s instead of 2.4 s, 16% larger.
+    # zlib level 3 instead of Pillow's 6: a 4K photo encodes in well under half the time, a little larger.
     Image.fromarray(rgb).save(buffer, format="PNG", compress_level=3)
     return buffer.getvalue()
 

@@ -3,9 +3,9 @@
 ``export_int8`` turns the shipped Keras model into one LiteRT flatbuffer (``emotion.tflite``)
 with a signature per number of test-time views (``views_1``, ``views_2``, ``views_4``): the
 views, the network and the averaging all run inside LiteRT's XNNPACK runtime, with int8
-weights and activations calibrated on training faces. ``Int8Network`` serves it. Reading a
-face costs about half of the bfloat16 Keras network and a quarter of float32 on a CPU with
-AVX-512 VNNI, for about 0.1 point of PublicTest accuracy (the model card has the figures).
+weights and activations calibrated on training faces. ``Int8Network`` serves it. It reads a
+face faster than the float Keras network for a fraction of a point of PublicTest accuracy:
+``benchmarks/predictor_speed.py`` measures the speed on this machine, the model card has the accuracy.
 
 The file is tied to the Keras weights it was made from: ``<model>.json`` records the SHA-256
 of the ``.keras`` file, and the predictor refuses an int8 file made from other weights.

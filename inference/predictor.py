@@ -3,7 +3,7 @@
 One model is loaded per process (``get_predictor``). Classification runs in int8 through
 LiteRT where the model has an up-to-date int8 file (``inference.litert``; TensorFlow is then
 not loaded at all), else through a ``tf.function`` with a fixed input signature. Either way a
-call costs the network's arithmetic and not the tens of milliseconds of ``Model.predict()`` set-up.
+call costs the network's arithmetic and not ``Model.predict()``'s set-up (benchmarks/predictor_speed.py).
 """
 
 from __future__ import annotations
@@ -172,8 +172,8 @@ class EmotionPredictor:
 def _in_mixed_bfloat16(model):  # type: ignore[no-untyped-def]
     """The same network computing in bfloat16 (weights kept as they are), its softmax still float32.
 
-    On CPUs with native bfloat16 (AVX-512 BF16, AMX) this reads a face in about 60% of the
-    float32 time; the probabilities differ by about 0.01 (the model card has the accuracy).
+    On CPUs with native bfloat16 (AVX-512 BF16, AMX) this reads a face faster than float32
+    (benchmarks/predictor_speed.py); the probabilities differ by about 0.01 (the model card has the accuracy).
     """
     import keras
 

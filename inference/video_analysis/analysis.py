@@ -37,9 +37,9 @@ from inference.video_analysis.timeline import (
 
 # Recorded videos: the search runs on a copy 320 pixels wide, where the cascade's smallest
 # window (24 pixels) is a tenth of a 4:3 frame's height (48 pixels at 640x480; 13% of a 16:9
-# frame's). It costs about 23 ms a sampled 640x480 frame on one core instead of 70 ms at full
-# size with AUDIENCE_SETTINGS: with classification, the largest cost of a video without an
-# annotated copy (see benchmarks/video_analysis_speed.py).
+# frame's). That costs a fraction of a search at full size with AUDIENCE_SETTINGS, and the
+# search is, with classification, the largest cost of a video without an annotated copy
+# (benchmarks/video_analysis_speed.py measures each stage).
 VIDEO_SETTINGS = DetectionSettings(min_face_fraction=0.08, detect_width=320)
 NO_FACE_MESSAGE = "No face was found in any sampled frame."
 PROGRESS_SECONDS = 0.25
@@ -214,7 +214,8 @@ class _Job:
             tolerance=self.tolerance,
             only_sampled=encoder is None,
             # With frames to encode, faces are read in the decoder thread while this one encodes
-            # (the two halves of the work, measured); without, decoding runs beside the reading here.
+            # (the two halves of the work in benchmarks/video_analysis_speed.py); without, decoding runs
+            # beside the reading here.
             classify=functools.partial(self._classify, stage=BESIDE_DECODING) if encoder is not None else None,
             timings=self.timings,
         )

@@ -139,7 +139,7 @@ class FrameReader:
         with av.open(str(self.path), metadata_errors="replace") as container:
             stream = container.streams[self.scan.stream_index]
             # This thread already decodes beside the analysing one: decoder threads for all but one
-            # core (one thread on two cores, measured a little faster than more on the benchmark).
+            # core (on two cores one thread was a little faster than more: benchmarks/video_analysis_speed.py).
             stream.thread_type = "AUTO"
             stream.codec_context.thread_count = max(1, (os.cpu_count() or 2) - 1)
             pending, previous, held = 0, None, None
