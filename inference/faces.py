@@ -64,7 +64,8 @@ def _cascade() -> cv2.CascadeClassifier:
     # CascadeClassifier is not safe to share between threads: one per thread.
     cascade = getattr(_local, "cascade", None)
     if cascade is None:
-        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+        # OpenCV's type stubs leave out cv2.data, which the wheel ships with the cascades.
+        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
         cascade = cv2.CascadeClassifier(path)
         if cascade.empty():
             raise RuntimeError(f"could not load the Haar cascade from {path}")

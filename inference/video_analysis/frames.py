@@ -137,7 +137,8 @@ class FrameReader:
 
         times = self.times
         with av.open(str(self.path), metadata_errors="replace") as container:
-            stream = container.streams[self.scan.stream_index]
+            # The probe found the video stream by index; PyAV types an indexed stream as a plain Stream.
+            stream: Any = container.streams[self.scan.stream_index]
             # This thread already decodes beside the analysing one: decoder threads for all but one
             # core (on two cores one thread was a little faster than more: benchmarks/video_analysis_speed.py).
             stream.thread_type = "AUTO"

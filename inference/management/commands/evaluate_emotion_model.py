@@ -33,7 +33,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         try:
-            faces = load_faces(str(options["data"]), usage=options["usage"], limit=options["limit"])
+            faces = load_faces(
+                str(options["data"]),
+                usage=options["usage"],  # type: ignore[arg-type]
+                limit=options["limit"],  # type: ignore[arg-type]
+            )
             predictor = EmotionPredictor(
                 str(options["model"]),
                 views=int(options["views"]),  # type: ignore[call-overload]
