@@ -15,13 +15,11 @@ from inference.images import InvalidImage
 from inference.serving import read_emotion
 from screenings import selectors, services
 from screenings.capture import protocol as capture
+from screenings.capture.protocol import CLOSE_NOT_ALLOWED, CLOSE_REPLACED, CLOSE_UNKNOWN
 from screenings.models import Participant
 
 logger = logging.getLogger(__name__)
 
-CLOSE_UNKNOWN = 4404
-CLOSE_NOT_ALLOWED = 4403
-CLOSE_REPLACED = 4409
 # How long a phase check stays valid; a withdrawal or closing takes effect within this time.
 PHASE_RECHECK_SECONDS = 2.0
 

@@ -29,6 +29,11 @@ MEDIA_TIME_TOLERANCE = 1.0
 # The longest header line of a binary frame; a real one is about 50 bytes.
 BINARY_HEADER_BYTES = 1024
 
+# Close codes after which a client must not reconnect (docs/protocol.md); the pages get them from here.
+CLOSE_UNKNOWN = 4404
+CLOSE_NOT_ALLOWED = 4403
+CLOSE_REPLACED = 4409
+
 
 class FrameError(Exception):
     """A frame refused with one of the protocol's error codes."""
