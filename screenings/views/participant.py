@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from screenings import services
+from screenings.capture.protocol import MEDIA_TIME_TOLERANCE
 from screenings.models import Participant, Question, Screening
 from screenings.rules.questions import QuestionnaireForm
 from screenings.selectors import participant_by_token, questions_for_phase
@@ -215,7 +216,7 @@ def _position_from(request: HttpRequest, participant: Participant) -> float:
     if not math.isfinite(position) or position < 0:
         raise ValueError("position must be a number of seconds, zero or more")
     duration = participant.screening.stimulus_duration
-    if duration is not None and position > duration + 1:
+    if duration is not None and position > duration + MEDIA_TIME_TOLERANCE:
         raise ValueError("position lies beyond the end of the stimulus")
     return position
 
