@@ -38,6 +38,9 @@ test: $(INSTALLED) system-deps
 	$(TEST_ENV) $(PY) manage.py migrate --noinput
 	$(TEST_ENV) $(PY) -m pytest
 
+# Style, types (pyproject.toml's [tool.mypy] files) and the layering contracts (.importlinter).
 lint: $(INSTALLED)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+	$(VENV)/bin/lint-imports

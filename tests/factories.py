@@ -10,8 +10,9 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from inference.labels import EMOTIONS
+from screenings import services
 from screenings.models import Answer, EmotionSample, Marker, Participant, Question, Screening
-from screenings.services import totals as sample_totals
 
 
 class OrganizerFactory(factory.django.DjangoModelFactory):
@@ -102,7 +103,23 @@ class EmotionSampleFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class: type[EmotionSample], *args: Any, **kwargs: Any) -> EmotionSample:
-        # Stored samples are always counted into the report totals, as sample_record does.
-        sample = super()._create(model_class, *args, **kwargs)
-        sample_totals.totals_add(sample, screening=sample.screening)
+        # Through the service that stores every sample, so the report totals count it as they would.
+        participant = kwargs.pop("participant")
+        if kwargs.pop("screening") != participant.screening:
+            raise ValueError("a sample belongs to its participant's screening")
+        probabilities = {emotion: kwargs.pop(emotion) for emotion in EMOTIONS}
+        box = tuple(kwargs.pop(name) for name in ("face_x", "face_y", "face_width", "face_height"))
+        face_found, dominant = kwargs.pop("face_found"), kwargs.pop("dominant_emotion")
+        if face_found and dominant != max(EMOTIONS, key=probabilities.__getitem__):
+            raise ValueError("dominant_emotion follows from the probabilities: set the probabilities instead")
+        sample, _ = services.sample_record(
+            participant=participant,
+            media_time=kwargs.pop("media_time"),
+            probabilities=probabilities if face_found else None,
+            face_box=box if face_found else None,
+            model_version=kwargs.pop("model_version"),
+            captured_at=kwargs.pop("captured_at"),
+        )
+        if kwargs:
+            raise TypeError(f"EmotionSampleFactory cannot set {sorted(kwargs)}")
         return sample

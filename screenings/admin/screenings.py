@@ -9,27 +9,25 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.contrib.auth import get_user_model
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from screenings import selectors, services
+from screenings.admin.mixins import OrganizerAccessMixin, OrganizerPermissionsMixin, organizer_choices
 from screenings.models import (
     MINIMUM_SAMPLING_INTERVAL,
     SAMPLING_INTERVAL_CHOICES,
-    Answer,
-    EmotionSample,
     Marker,
-    MediaAnalysis,
     Participant,
     Question,
     Screening,
@@ -37,89 +35,6 @@ from screenings.models import (
 from screenings.reports.exporters import spreadsheet_safe
 from screenings.services import MAX_INVITES_PER_REQUEST
 from screenings.web.links import open_link_url, participant_link_url
-
-
-def organizer_choices() -> QuerySet:
-    """The users who can run screenings: active staff."""
-    return get_user_model().objects.filter(is_staff=True, is_active=True)
-
-
-def scoped_choices(model: type[Model], user: Any) -> QuerySet | None:
-    """What an organizer may pick in a foreign key to ``model``; None where the admin's default is already safe."""
-    if model is Screening:
-        return Screening.objects.for_organizer(user)
-    if model is Participant:
-        return Participant.objects.for_organizer(user)
-    if model is Question:
-        return Question.objects.filter(screening__in=Screening.objects.for_organizer(user))
-    if model is get_user_model():
-        return organizer_choices()
-    return None
-
-
-class OrganizerPermissionsMixin:
-    """Any active staff user may use these pages; which rows they reach is decided by ``get_queryset``.
-
-    Foreign-key choices are scoped the same way, so no form can point at another organizer's screening.
-    """
-
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        choices = scoped_choices(db_field.related_model, request.user)
-        if choices is not None:
-            kwargs["queryset"] = choices
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
-
-    def _is_organizer(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self._is_organizer(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._is_organizer(request)
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return self._is_organizer(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._is_organizer(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._is_organizer(request)
-
-
-class OrganizerAccessMixin(OrganizerPermissionsMixin):
-    """Organizer permissions, and a 404 for the change, delete and history pages of an object out of reach."""
-
-    def _refuse_unless_visible(self, request: HttpRequest, object_id: str | None) -> None:
-        # The admin's own answer to a hidden object is a redirect with a message; ours is a plain 404.
-        if object_id is not None and self.get_object(request, unquote(object_id)) is None:  # type: ignore[attr-defined]
-            raise Http404("No such object.")
-
-    def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
-        self._refuse_unless_visible(request, object_id)
-        return super().change_view(request, object_id, *args, **kwargs)  # type: ignore[misc]
-
-    def delete_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
-        self._refuse_unless_visible(request, object_id)
-        return super().delete_view(request, object_id, *args, **kwargs)  # type: ignore[misc]
-
-    def history_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
-        self._refuse_unless_visible(request, object_id)
-        return super().history_view(request, object_id, *args, **kwargs)  # type: ignore[misc]
-
-
-class ReadOnlyMixin:
-    """Answers and samples are written by participants only; organizers read them (and erase through the action)."""
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class QuestionInline(OrganizerPermissionsMixin, admin.StackedInline):
@@ -133,6 +48,29 @@ class MarkerInline(OrganizerPermissionsMixin, admin.TabularInline):
     model = Marker
     extra = 0
     fields = ["start", "end", "label"]
+
+
+@dataclass(frozen=True)
+class InlineWrites:
+    """The services an inline's rows are written through."""
+
+    create: Callable[[Screening, dict[str, Any]], Model]
+    update: Callable[[Any, dict[str, Any]], Model]
+    delete: Callable[[Any], None]
+
+
+INLINE_SERVICES = {
+    Question: InlineWrites(
+        create=lambda screening, fields: services.question_create(screening=screening, **fields),
+        update=lambda question, changes: services.question_update(question=question, **changes),
+        delete=lambda question: services.question_delete(question=question),
+    ),
+    Marker: InlineWrites(
+        create=lambda screening, fields: services.marker_create(screening=screening, **fields),
+        update=lambda marker, changes: services.marker_update(marker=marker, **changes),
+        delete=lambda marker: services.marker_delete(marker=marker),
+    ),
+}
 
 
 class SamplingIntervalWidget(forms.NumberInput):
@@ -207,6 +145,30 @@ class ScreeningAdmin(OrganizerAccessMixin, admin.ModelAdmin):
         if not change:
             obj.owner = request.user
         services.screening_save(screening=obj)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Questions and scenes from the inlines, each through its service (never the formset's own save)."""
+        formset.save(commit=False)
+        writes = INLINE_SERVICES[formset.model]
+        for obj in formset.deleted_objects:
+            writes.delete(obj)
+        for obj, changed in formset.changed_objects:
+            writes.update(obj, {field: getattr(obj, field) for field in changed})
+        for obj in formset.new_objects:
+            fields = {
+                field.name: getattr(obj, field.name)
+                for field in obj._meta.concrete_fields
+                if field.name not in ("id", "screening")
+            }
+            created = writes.create(form.instance, fields)
+            obj.pk = created.pk
+
+    def delete_model(self, request: HttpRequest, obj: Screening) -> None:
+        services.screening_delete(screening=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Screening]) -> None:
+        for screening in queryset:
+            services.screening_delete(screening=screening)
 
     @admin.display(description="invited", ordering="invited_count")
     def invited_count(self, obj: Screening) -> int:
@@ -290,113 +252,3 @@ def invites_csv_response(request: HttpRequest, screening: Screening, participant
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{screening.slug}-invites.csv"'
     return response
-
-
-class OwnScreeningFilter(admin.SimpleListFilter):
-    """Filter by screening, listing only the organizer's own screenings."""
-
-    title = "screening"
-    parameter_name = "screening"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[int, str]]:
-        return [(s.pk, s.title) for s in Screening.objects.for_organizer(request.user).only("pk", "title")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(screening_id=self.value()) if self.value() else queryset
-
-
-class AnswerInline(ReadOnlyMixin, OrganizerPermissionsMixin, admin.TabularInline):
-    model = Answer
-    extra = 0
-    fields = ["phase", "question", "value", "answered_at"]
-    readonly_fields = fields
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Answer]:
-        return super().get_queryset(request).select_related("question")
-
-
-@admin.register(Participant)
-class ParticipantAdmin(OrganizerAccessMixin, admin.ModelAdmin):
-    list_display = ["__str__", "screening", "source", "state", "external_id", "created_at", "completed_at", "samples"]
-    list_filter = [OwnScreeningFilter, "state", "source"]
-    list_select_related = ["screening"]
-    search_fields = ["external_id", "label"]
-    readonly_fields = ["screening", "personal_link", "source", "state", "external_id", "user_agent", "created_at",
-                       "consented_at", "before_done_at", "watch_started_at", "watched_at", "after_done_at",
-                       "completed_at", "declined_at", "withdrawn_at", "erased_at", "watch_position"]  # fmt: skip
-    fields = ["label", *readonly_fields]
-    inlines = [AnswerInline]
-    actions = ["erase_data"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Participant]:
-        return selectors.participants_for_organizer(user=request.user)
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        # Participants come from invites (the screening action or the API) and the open link.
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Participant | None = None) -> bool:
-        # A participant's data goes through erasure, which also deletes kept frames; the row stays for the counts.
-        return False
-
-    @admin.display(description="samples", ordering="sample_count")
-    def samples(self, obj: Participant) -> int:
-        return obj.sample_count
-
-    @admin.display(description="personal link")
-    def personal_link(self, obj: Participant) -> str:
-        return format_html('<a href="{0}">{0}</a>', participant_link_url(obj, request=None))
-
-    @admin.action(description="Erase data (answers and samples)")
-    def erase_data(self, request: HttpRequest, queryset: QuerySet[Participant]) -> HttpResponse | None:
-        if request.POST.get("confirmed") != "yes":
-            context = {
-                **self.admin_site.each_context(request),
-                "title": "Erase participants' data?",
-                "participants": queryset,
-                "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            }
-            return TemplateResponse(request, "admin/screenings/participant/erase_confirmation.html", context)
-        for participant in queryset:
-            services.participant_erase(participant=participant)
-        self.message_user(
-            request, f"Erased the answers and samples of {len(queryset)} participant(s).", messages.SUCCESS
-        )
-        return None
-
-
-@admin.register(Answer)
-class AnswerAdmin(ReadOnlyMixin, OrganizerAccessMixin, admin.ModelAdmin):
-    list_display = ["participant", "question", "phase", "value", "answered_at"]
-    list_filter = ["phase"]
-    list_select_related = ["participant", "question"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Answer]:
-        return Answer.objects.filter(participant__in=Participant.objects.for_organizer(request.user))
-
-
-@admin.register(EmotionSample)
-class EmotionSampleAdmin(ReadOnlyMixin, OrganizerAccessMixin, admin.ModelAdmin):
-    list_display = ["participant", "screening", "media_time", "face_found", "dominant_emotion", "model_version"]
-    list_filter = [OwnScreeningFilter, "face_found", "dominant_emotion"]
-    list_select_related = ["participant", "screening"]
-    exclude = ["frame"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[EmotionSample]:
-        return EmotionSample.objects.filter(screening__in=Screening.objects.for_organizer(request.user))
-
-
-@admin.register(MediaAnalysis)
-class MediaAnalysisAdmin(ReadOnlyMixin, OrganizerAccessMixin, admin.ModelAdmin):
-    """Media analyses appear in the admin's menu; uploads, progress and results live on their own pages."""
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[MediaAnalysis]:
-        return MediaAnalysis.objects.for_organizer(request.user)
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        return HttpResponseRedirect(reverse("organizer-analyses"))
-
-    def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
-        self._refuse_unless_visible(request, object_id)
-        return HttpResponseRedirect(reverse("organizer-analysis", args=[unquote(object_id)]))

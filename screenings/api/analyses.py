@@ -8,7 +8,6 @@ from typing import Any
 from django.core.files import File
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -20,10 +19,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from screenings import selectors
-from screenings.analyses import runner as media_analyses
+from screenings.analyses import jobs, storage
 from screenings.api import serializers
 from screenings.models import MediaAnalysis
 from screenings.web.files import ranged_file_response
+from screenings.web.found import or_404
 
 QUEUED = OpenApiResponse(serializers.MediaAnalysisSerializer, description="Stored and queued.")
 REFUSED = OpenApiResponse(description="A field is invalid or a size limit is exceeded.")
@@ -33,7 +33,7 @@ def _queued(request: Request, create: Callable[..., MediaAnalysis], **fields: An
     """Queue the analysis of a validated upload: 202 with the job, or 400 with the reason it was refused."""
     try:
         analysis = create(owner=request.user, **fields)
-    except media_analyses.UploadRefused as error:
+    except storage.UploadRefused as error:
         raise ValidationError({"detail": str(error)}) from None
     data = serializers.MediaAnalysisSerializer(analysis, context={"request": request}).data
     return Response(data, status=status.HTTP_202_ACCEPTED)
@@ -50,7 +50,7 @@ class MediaAnalysisViewSet(
         return MediaAnalysis.objects.for_organizer(self.request.user)
 
     def perform_destroy(self, instance: MediaAnalysis) -> None:
-        media_analyses.analysis_delete(analysis=instance)
+        jobs.analysis_delete(analysis=instance)
 
     @extend_schema(
         request={"multipart/form-data": serializers.ImagesUploadSerializer}, responses={202: QUEUED, 400: REFUSED}
@@ -60,7 +60,7 @@ class MediaAnalysisViewSet(
         """Analyse images: every face found, classified and drawn on an annotated PNG."""
         upload = serializers.ImagesUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        return _queued(request, media_analyses.analysis_create_images, **upload.validated_data)
+        return _queued(request, jobs.analysis_create_images, **upload.validated_data)
 
     @extend_schema(
         request={"multipart/form-data": serializers.VideoUploadSerializer}, responses={202: QUEUED, 400: REFUSED}
@@ -70,20 +70,20 @@ class MediaAnalysisViewSet(
         """Analyse a video sampled every ``interval`` seconds: timeline CSVs, plot and annotated H.264 video."""
         upload = serializers.VideoUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        return _queued(request, media_analyses.analysis_create_video, **upload.validated_data)
+        return _queued(request, jobs.analysis_create_video, **upload.validated_data)
 
     @extend_schema(request=None, responses=serializers.MediaAnalysisSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Cancel a queued analysis, or stop a running one at its next step; a finished one stays as it is."""
-        analysis = media_analyses.analysis_cancel(analysis=self.get_object())
+        analysis = jobs.analysis_cancel(analysis=self.get_object())
         return Response(self.get_serializer(analysis).data)
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: None})
     @action(detail=True, methods=["get"], url_path=r"files/(?P<name>[^/]+)", url_name="file")
     def files(self, request: Request, pk: str | None = None, name: str = "") -> HttpResponse:
         """One result file of a finished analysis, with range requests."""
-        path = media_analyses.analysis_output_path(self.get_object(), name)
+        path = selectors.analysis_output_path(self.get_object(), name)
         if path is None:
             raise Http404("No such result file.")
         return ranged_file_response(request, File(path.open("rb"), name=str(path)))
@@ -98,15 +98,19 @@ class RecordingUploadView(APIView):
         request={"multipart/form-data": serializers.RecordingUploadSerializer}, responses={202: QUEUED, 400: REFUSED}
     )
     def post(self, request: Request, screening_pk: int) -> Response:
-        screening = selectors.screening_for_organizer(user=request.user, pk=screening_pk)
+        screening = or_404(selectors.screening_for_organizer(user=request.user, pk=screening_pk))
         upload = serializers.RecordingUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         fields = dict(upload.validated_data)
         participant_id = fields.pop("participant", None)
-        participant = None if participant_id is None else get_object_or_404(screening.participants, pk=participant_id)
+        participant = (
+            None
+            if participant_id is None
+            else or_404(selectors.participant_in_screening(screening=screening, pk=participant_id))
+        )
         return _queued(
             request,
-            media_analyses.analysis_create_recording,
+            jobs.analysis_create_recording,
             screening=screening,
             participant=participant,
             **fields,

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from rest_framework import serializers
 
-from inference.video_analysis import MINIMUM_INTERVAL
-from screenings.analyses.runner import analysis_progress
+from inference import MINIMUM_INTERVAL
+from screenings.analyses.progress import analysis_progress
 from screenings.models import Answer, Marker, MediaAnalysis, Participant, Question, Screening
 from screenings.services import MAX_INVITES_PER_REQUEST
 from screenings.web.links import open_link_url, participant_link_url

@@ -22,7 +22,8 @@ from screenings.api import serializers
 from screenings.models import Answer, Marker, Participant, Question, Screening
 from screenings.reports.builder import screening_report
 from screenings.reports.options import ReportOptionsForm
-from screenings.views.reports import export_response
+from screenings.web.downloads import export_response
+from screenings.web.found import or_404
 
 
 class ScreeningViewSet(viewsets.ModelViewSet):
@@ -38,27 +39,18 @@ class ScreeningViewSet(viewsets.ModelViewSet):
         )
 
     def perform_create(self, serializer: serializers.ScreeningSerializer) -> None:
-        screening = services.screening_save(screening=Screening(**serializer.validated_data, owner=self.request.user))
+        screening = services.screening_create(owner=self.request.user, **serializer.validated_data)
         # Read it back through the selector, so the response carries the counts like every other one.
         serializer.instance = self.get_queryset().get(pk=screening.pk)
 
     def perform_update(self, serializer: serializers.ScreeningSerializer) -> None:
-        screening = serializer.instance
-        for field, value in serializer.validated_data.items():
-            setattr(screening, field, value)
-        serializer.instance = services.screening_save(screening=screening)
+        serializer.instance = services.screening_update(screening=serializer.instance, **serializer.validated_data)
 
     @extend_schema(
         responses={204: None, 409: OpenApiResponse(description="The screening is not a draft or has participants.")}
     )
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        screening = self.get_object()
-        if not selectors.screening_is_deletable(screening=screening):
-            return Response(
-                {"detail": "Only a draft screening without participants can be deleted; close it instead."},
-                status=status.HTTP_409_CONFLICT,
-            )
-        screening.delete()
+        services.screening_delete(screening=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -70,10 +62,7 @@ class ScreeningViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def open(self, request: Request, pk: str | None = None) -> Response:
-        try:
-            screening = services.screening_open(screening=self.get_object())
-        except services.StudyError as error:
-            raise ValidationError({"detail": str(error)}) from None
+        screening = services.screening_open(screening=self.get_object())
         return Response(self.get_serializer(self.get_queryset().get(pk=screening.pk)).data)
 
     @extend_schema(request=None, responses=serializers.ScreeningSerializer)
@@ -97,7 +86,9 @@ class ScreeningScopedMixin:
 
     def get_screening(self) -> Screening:
         if not hasattr(self, "_screening"):
-            self._screening = selectors.screening_for_organizer(user=self.request.user, pk=self.kwargs["screening_pk"])
+            self._screening = or_404(
+                selectors.screening_for_organizer(user=self.request.user, pk=self.kwargs["screening_pk"])
+            )
         return self._screening
 
 
@@ -109,7 +100,13 @@ class QuestionViewSet(ScreeningScopedMixin, viewsets.ModelViewSet):
         return self.get_screening().questions.all()
 
     def perform_create(self, serializer: serializers.QuestionSerializer) -> None:
-        serializer.save(screening=self.get_screening())
+        serializer.instance = services.question_create(screening=self.get_screening(), **serializer.validated_data)
+
+    def perform_update(self, serializer: serializers.QuestionSerializer) -> None:
+        serializer.instance = services.question_update(question=serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance: Question) -> None:
+        services.question_delete(question=instance)
 
 
 class MarkerViewSet(ScreeningScopedMixin, viewsets.ModelViewSet):
@@ -120,7 +117,13 @@ class MarkerViewSet(ScreeningScopedMixin, viewsets.ModelViewSet):
         return self.get_screening().markers.all()
 
     def perform_create(self, serializer: serializers.MarkerSerializer) -> None:
-        serializer.save(screening=self.get_screening())
+        serializer.instance = services.marker_create(screening=self.get_screening(), **serializer.validated_data)
+
+    def perform_update(self, serializer: serializers.MarkerSerializer) -> None:
+        serializer.instance = services.marker_update(marker=serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance: Marker) -> None:
+        services.marker_delete(marker=instance)
 
 
 class ParticipantViewSet(

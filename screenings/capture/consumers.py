@@ -7,15 +7,15 @@ import logging
 import time
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from inference.faces import Box
-from inference.images import InvalidImage
-from inference.serving import read_emotion
+from inference import Box, InvalidImage, read_emotion
 from screenings import selectors, services
 from screenings.capture import protocol as capture
 from screenings.capture.protocol import CLOSE_NOT_ALLOWED, CLOSE_REPLACED, CLOSE_UNKNOWN
+from screenings.capture.rate import frame_allowed
 from screenings.models import Participant
 
 logger = logging.getLogger(__name__)
@@ -34,13 +34,19 @@ def live_group(screening_id: int) -> str:
 
 @database_sync_to_async
 def _participant(token: str) -> Participant | None:
-    return selectors.participant_for_capture(token=token)
+    return selectors.participant_by_token(token=token)
 
 
 @database_sync_to_async
 def _refresh(participant: Participant) -> Participant:
     return Participant.objects.select_related("screening").get(pk=participant.pk)
 
+
+
+async def _frame_allowed(participant: Participant, limits: capture.CaptureLimits) -> bool:
+    # In a thread of its own, not the one the database calls queue in: with the scale-out profile the
+    # bucket is in Redis.
+    return await sync_to_async(frame_allowed, thread_sensitive=False)(participant, limits)
 
 class CaptureConsumer(AsyncWebsocketConsumer):
     """One participant's frames: classify each, store it as a sample, acknowledge it in order."""
@@ -59,7 +65,6 @@ class CaptureConsumer(AsyncWebsocketConsumer):
             return
         self.participant = participant
         self.limits = capture.CaptureLimits.from_settings()
-        self.rate = capture.rate_limiter_for(participant, self.limits)
         self.phase_checked = time.monotonic()
         self.last_face: Box | None = None
         group = participant_group(participant.pk)
@@ -126,7 +131,7 @@ class CaptureConsumer(AsyncWebsocketConsumer):
     async def _frame(self, frame: capture.Frame) -> dict[str, Any]:
         assert self.participant is not None
         await self._check_phase(frame.seq)
-        if not self.rate.allow():
+        if not await _frame_allowed(self.participant, self.limits):
             raise capture.FrameError(
                 "rate_limited", "frames arrive faster than the sampling interval allows", frame.seq
             )

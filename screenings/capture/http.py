@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
-from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from inference.images import InvalidImage
-from inference.serving import read_emotion_sync
+from inference import InvalidImage, read_emotion_sync
 from screenings import selectors
 from screenings.capture import protocol as capture
+from screenings.capture.rate import frame_allowed
 
 STATUS_FOR_CODE = {"bad_message": 400, "bad_image": 400, "too_large": 413, "rate_limited": 429, "wrong_phase": 409}
 
@@ -21,25 +18,10 @@ def _error(error: capture.FrameError) -> JsonResponse:
     return JsonResponse(error.as_message(), status=STATUS_FOR_CODE[error.code])
 
 
-def _within_rate(participant_id: int, interval: float, limits: capture.CaptureLimits) -> bool:
-    """At most ``rate_factor`` frames per sampling interval, counted per participant in the shared cache."""
-    window = int(time.time() / interval)
-    key = f"capture-rate:{participant_id}:{window}"
-    cache.add(key, 0, timeout=max(2, int(interval * 2) + 1))
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        # The key expired between add and incr; this frame starts a new window.
-        cache.set(key, 1, timeout=max(2, int(interval * 2) + 1))
-        count = 1
-    # Re-sent frames after a lost connection arrive in a burst: allow twice the steady rate within a window.
-    return count <= limits.rate_factor * 2
-
-
 @csrf_exempt  # the participant token in the URL is the credential; there is no session to forge
 @require_POST
 def frame_post(request: HttpRequest, token: str) -> JsonResponse:
-    participant = selectors.participant_for_capture(token=token)
+    participant = selectors.participant_by_token(token=token)
     if participant is None:
         return JsonResponse(
             {"type": "error", "seq": None, "code": "unknown_participant", "detail": "unknown link"}, status=404
@@ -49,7 +31,7 @@ def frame_post(request: HttpRequest, token: str) -> JsonResponse:
         frame = _frame_from_request(request, participant.screening.stimulus_duration, limits)
         if not selectors.capture_allowed(participant):
             raise capture.FrameError("wrong_phase", "this participant is not watching now", frame.seq)
-        if not _within_rate(participant.pk, float(participant.screening.sampling_interval), limits):
+        if not frame_allowed(participant, limits):
             raise capture.FrameError(
                 "rate_limited", "frames arrive faster than the sampling interval allows", frame.seq
             )

@@ -10,16 +10,12 @@ import binascii
 import json
 import math
 import re
-import threading
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
-from inference.images import InvalidImage
-from inference.serving import Reading
+from inference import InvalidImage, Reading
 from screenings import services
 from screenings.models import EmotionSample, Participant
 
@@ -146,48 +142,10 @@ def parse_binary_frame(data: bytes, *, duration: float | None, limits: CaptureLi
     return Frame(seq=seq, media_time=media_time, image=image)
 
 
-class RateLimiter:
-    """A token bucket: ``rate`` frames a second on average, bursts of ``burst``."""
-
-    def __init__(self, *, rate: float, burst: float) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self.updated = time.monotonic()
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
-# Each participant's bucket, kept across reconnections in this process (so reconnecting does not
-# refill it), the least recently used forgotten past this many participants.
-RATE_LIMITERS_KEPT = 10_000
-_rate_limiters: OrderedDict[str, RateLimiter] = OrderedDict()
-_rate_limiters_lock = threading.Lock()
 
 
-def rate_limiter_for(participant: Participant, limits: CaptureLimits) -> RateLimiter:
-    """At most ``rate_factor`` times the screening's sampling rate; a burst lets queued frames be re-sent.
-
-    A participant keeps one bucket per process, whichever connection their frames come over.
-    """
-    rate = limits.rate_factor / float(participant.screening.sampling_interval)
-    burst = max(8.0, rate * 4)
-    with _rate_limiters_lock:
-        # Keyed by the token, which no other participant ever gets (an id can come back after deletions).
-        limiter = _rate_limiters.get(participant.token)
-        if limiter is None or (limiter.rate, limiter.burst) != (rate, burst):
-            limiter = _rate_limiters[participant.token] = RateLimiter(rate=rate, burst=burst)
-        _rate_limiters.move_to_end(participant.token)
-        while len(_rate_limiters) > RATE_LIMITERS_KEPT:
-            _rate_limiters.popitem(last=False)
-    return limiter
 
 
 def sample_from_reading(*, participant: Participant, frame: Frame, reading: Reading) -> EmotionSample:

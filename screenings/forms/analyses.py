@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from inference.video_analysis import MINIMUM_INTERVAL
+from inference import MINIMUM_INTERVAL
 from screenings.models import MediaAnalysis, Participant, Screening
 
 INTERVAL_HELP = "Seconds between sampled frames: 0.5, 1, 2, 5 or any value of 0.1 or more."

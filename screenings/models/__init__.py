@@ -3,24 +3,17 @@
 Django finds every model through this package; code imports them from here.
 """
 
+from screenings.models.analyses import MediaAnalysis, MediaAnalysisQuerySet
+from screenings.models.people import Answer, Participant, ParticipantQuerySet, new_participant_token
+from screenings.models.samples import EmotionSample, EmotionTotals, ParticipantTotals, TimelineSlot
 from screenings.models.study import (
     MINIMUM_SAMPLING_INTERVAL,
     SAMPLING_INTERVAL_CHOICES,
     STIMULUS_EXTENSIONS,
-    Answer,
-    EmotionSample,
-    EmotionTotals,
     Marker,
-    MediaAnalysis,
-    MediaAnalysisQuerySet,
-    Participant,
-    ParticipantQuerySet,
-    ParticipantTotals,
     Question,
     Screening,
     ScreeningQuerySet,
-    TimelineSlot,
-    new_participant_token,
     stimulus_upload_path,
     validate_stimulus_size,
 )

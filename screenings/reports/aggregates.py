@@ -12,30 +12,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import Q, QuerySet
 
-from inference.labels import EMOTIONS
-from screenings.models import Answer, EmotionSample, Participant, ParticipantTotals, Question, Screening, TimelineSlot
-from screenings.rules.slots import SLOT_EPSILON, slot_width
-from screenings.services.totals import DOMINANT_FIELDS, SLOT_TOTAL_COLUMNS, slot_rows
+from inference import EMOTIONS
+from screenings.models import Answer, Participant, Question, Screening
+from screenings.rules.slots import SLOT_EPSILON
+from screenings.selectors.reports import (
+    SlotTotals,
+    included_answer_rows,
+    included_faces_within,
+    included_slots,
+    participant_sample_stats,
+    participant_states,
+    screening_questions,
+    screening_scenes,
+    watchers,
+)
 
 DEFAULT_QUALITY_THRESHOLD = 0.6
 NUMERIC_KINDS = {Question.Kind.LIKERT5, Question.Kind.LIKERT7, Question.Kind.NUMBER, Question.Kind.SLIDER}
 State = Participant.State
 
 
-def included_samples(screening: Screening) -> QuerySet[EmotionSample]:
-    """The screening's samples without those of excluded participants.
-
-    Selected through the participants, so the database walks the (participant, media time)
-    index: rows come out in the order downloads want without sorting hundreds of thousands.
-    """
-    return EmotionSample.objects.filter(participant__in=screening.participants.filter(excluded_from_reports=False))
-
-
 def funnel(screening: Screening) -> dict[str, int]:
     """How many participants reached each step (a participant further on counts for the steps before)."""
-    counts = Counter(screening.participants.values_list("state", flat=True))
+    counts = Counter(participant_states(screening))
     order = [State.INVITED, State.CONSENTED, State.BEFORE_DONE, State.WATCHING, State.WATCHED, State.AFTER_DONE,
              State.COMPLETED]  # fmt: skip
     reached = {}
@@ -72,25 +72,6 @@ class ParticipantQuality:
         return self.face_rate is None or self.face_rate < self.threshold
 
 
-def participant_sample_stats(screening: Screening) -> dict[int, dict[str, Any]]:
-    """Per participant: samples, faces, mean of each emotion, and how often each emotion was dominant.
-
-    Read from the participants' running totals (one row each), not from the samples.
-    Probabilities count only where a face was found, so the means are over faces only.
-    """
-    stats: dict[int, dict[str, Any]] = {}
-    for totals in ParticipantTotals.objects.filter(screening=screening):
-        faces = totals.faces
-        dominant = {emotion: getattr(totals, field) for emotion, field in DOMINANT_FIELDS.items()}
-        stats[totals.participant_id] = {
-            "n": totals.samples,
-            "faces": faces,
-            "dominant": {emotion: count for emotion, count in dominant.items() if count},
-            **{emotion: (getattr(totals, emotion) / faces if faces else None) for emotion in EMOTIONS},
-        }
-    return stats
-
-
 def data_quality(
     screening: Screening,
     *,
@@ -99,7 +80,7 @@ def data_quality(
 ) -> list[ParticipantQuality]:
     """Samples and face-found rate per participant who started watching, flagged below ``threshold``."""
     stats = participant_sample_stats(screening) if stats is None else stats
-    participants = screening.participants.exclude(watch_started_at=None).order_by("pk")
+    participants = watchers(screening)
     return [
         ParticipantQuality(
             participant_id=participant.pk,
@@ -120,50 +101,6 @@ class TimelineBin:
     start: float
     participants: int
     means: dict[str, float]
-
-
-@dataclass(frozen=True)
-class SlotTotals:
-    """The included participants' faces summed per sampling slot (only slots with faces)."""
-
-    width: float
-    slots: np.ndarray  # slot numbers, ascending
-    faces: np.ndarray
-    participants: np.ndarray
-    sums: np.ndarray  # (slots, 7): sum of each emotion's probability
-    dominant: np.ndarray  # (slots, 7): faces with each emotion dominant
-
-
-SLOT_COLUMNS = ["slot", *SLOT_TOTAL_COLUMNS]
-
-
-def included_slots(screening: Screening) -> SlotTotals:
-    """The screening's timeline slots less what excluded participants put in them.
-
-    Excluded participants are few, so their samples are summed again and subtracted; everyone
-    else is read from the running totals.
-    """
-    width = slot_width(screening)
-    table = np.array(
-        TimelineSlot.objects.filter(screening=screening).order_by("slot").values_list(*SLOT_COLUMNS), dtype=np.float64
-    ).reshape(-1, len(SLOT_COLUMNS))
-    excluded = _excluded_ids(screening)
-    if excluded and len(table):
-        position = {int(slot): index for index, slot in enumerate(table[:, 0])}
-        samples = EmotionSample.objects.filter(screening=screening, participant_id__in=excluded)
-        for row in slot_rows(samples, width):
-            index = position.get(int(row["slot"]))
-            if index is not None:
-                table[index, 1:] -= [row[column] or 0.0 for column in SLOT_TOTAL_COLUMNS]
-    table = table[table[:, 1] > 0.5] if len(table) else table
-    return SlotTotals(
-        width=width,
-        slots=table[:, 0].astype(np.int64),
-        faces=table[:, 1],
-        participants=table[:, 2],
-        sums=table[:, 3 : 3 + len(EMOTIONS)],
-        dominant=table[:, 3 + len(EMOTIONS) :],
-    )
 
 
 def bin_slots(width: float, bin_seconds: float | None) -> int:
@@ -226,10 +163,9 @@ def reaction_summary_from_stats(screening: Screening, stats: dict[int, dict[str,
 
     Counted from ``participant_sample_stats``, so it costs no pass over the samples.
     """
-    excluded = _excluded_ids(screening)
     counts: dict[str, int] = {}
-    for participant, entry in stats.items():
-        if participant not in excluded:
+    for entry in stats.values():
+        if not entry["excluded"]:
             for emotion, n in entry["dominant"].items():
                 counts[emotion] = counts.get(emotion, 0) + n
     return _shares(counts)
@@ -240,10 +176,6 @@ def _shares(counts: dict[str, int]) -> dict[str, float]:
     return {emotion: (counts.get(emotion, 0) / total if total else 0.0) for emotion in EMOTIONS}
 
 
-def _excluded_ids(screening: Screening) -> set[int]:
-    return set(screening.participants.filter(excluded_from_reports=True).values_list("pk", flat=True))
-
-
 def scene_summaries(screening: Screening, *, slots: SlotTotals | None = None) -> list[dict[str, Any]]:
     """The reaction summary and mean probabilities within each scene (marker) over included faces.
 
@@ -251,9 +183,9 @@ def scene_summaries(screening: Screening, *, slots: SlotTotals | None = None) ->
     that a scene's edges cut through are read one by one (one query for all scenes).
     """
     slots = included_slots(screening) if slots is None else slots
-    markers = list(screening.markers.all())
+    markers = screening_scenes(screening)
     edges = {marker.pk: _scene_edges(marker.start, marker.end, slots.width) for marker in markers}
-    edge_samples = _samples_within(screening, [span for spans in edges.values() for span in spans[1]])
+    edge_samples = included_faces_within(screening, [span for spans in edges.values() for span in spans[1]])
     scenes = []
     for marker in markers:
         (first, stop), spans = edges[marker.pk]
@@ -286,18 +218,6 @@ def _scene_edges(start: float, end: float, width: float) -> tuple[tuple[int, int
         return (0, 0), [(start, end)]
     spans = [(start, first * width), (stop * width, end)]
     return (first, stop), [(low, high) for low, high in spans if high > low]
-
-
-def _samples_within(screening: Screening, spans: list[tuple[float, float]]) -> list[tuple[float, str, np.ndarray]]:
-    """Included faces whose media time lies in any of ``spans``: (media time, dominant emotion, probabilities)."""
-    if not spans:
-        return []
-    within = Q()
-    for low, high in spans:
-        within |= Q(media_time__gte=low, media_time__lt=high)
-    rows = included_samples(screening).filter(within, face_found=True).values_list("media_time", "dominant_emotion",
-                                                                                    *EMOTIONS)  # fmt: skip
-    return [(row[0], row[1], np.array(row[2:], dtype=np.float64)) for row in rows]
 
 
 def top_moments(bins: list[TimelineBin], *, window_bins: int = 3, count: int = 3) -> dict[str, list[dict]]:
@@ -339,14 +259,12 @@ def _answer_key(value: Any) -> list[str]:
 
 def before_after(screening: Screening) -> list[QuestionReport]:
     """Each question's answer distribution per phase; for numeric questions asked in both, each participant's change."""
-    answers = Answer.objects.filter(
-        participant__screening=screening, participant__excluded_from_reports=False
-    ).values_list("question_id", "phase", "participant_id", "value")
+    answers = included_answer_rows(screening)
     by_question: dict[int, list[tuple[str, int, Any]]] = defaultdict(list)
     for question_id, phase, participant_id, value in answers:
         by_question[question_id].append((phase, participant_id, value))
     reports = []
-    for question in screening.questions.all():
+    for question in screening_questions(screening):
         report = QuestionReport(question)
         for phase, _, value in by_question.get(question.pk, []):
             counts = report.distributions.setdefault(phase, {})
@@ -372,27 +290,24 @@ def emotion_means_by_participant(
 ) -> dict[int, dict[str, float]]:
     """Each included participant's mean probability of each emotion over their faces while watching."""
     stats = participant_sample_stats(screening) if stats is None else stats
-    excluded = _excluded_ids(screening)
     return {
         participant: {e: float(row[e]) for e in EMOTIONS}
         for participant, row in stats.items()
-        if participant not in excluded and row["faces"]
+        if not row["excluded"] and row["faces"]
     }
 
 
 def emotion_by_answer(screening: Screening, *, stats: dict[int, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """For each after-question: participants grouped by their answer, with their mean emotions while watching."""
     means = emotion_means_by_participant(screening, stats=stats)
-    answers = Answer.objects.filter(
-        participant__screening=screening, participant__excluded_from_reports=False, phase=Answer.Phase.AFTER
-    ).values_list("question_id", "participant_id", "value")
+    answers = included_answer_rows(screening, phase=Answer.Phase.AFTER)
     groups: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for question_id, participant_id, value in answers:
+    for question_id, _, participant_id, value in answers:
         if participant_id in means and value is not None:
             for key in _answer_key(value):
                 groups[question_id][key].append(participant_id)
     tables = []
-    for question in screening.questions.all():
+    for question in screening_questions(screening):
         if not question.asked_in(Question.Phase.AFTER) or question.kind == Question.Kind.TEXT:
             continue
         rows = []
@@ -421,6 +336,5 @@ def answer_sort_key(answer: str) -> tuple[int, float, str]:
 def quality_totals(screening: Screening, *, stats: dict[int, dict[str, Any]] | None = None) -> dict[str, int]:
     """Samples and faces of the included participants."""
     stats = participant_sample_stats(screening) if stats is None else stats
-    excluded = _excluded_ids(screening)
-    included = [row for participant, row in stats.items() if participant not in excluded]
+    included = [row for row in stats.values() if not row["excluded"]]
     return {"samples": sum(row["n"] for row in included), "faces": sum(row["faces"] for row in included)}

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from inference.labels import EMOTIONS
+from inference import EMOTIONS
 from screenings.models import Participant, Question, Screening
 from screenings.reports import aggregates
+from screenings.selectors import reports as selectors
 
 
 def screening_report(
@@ -20,9 +21,10 @@ def screening_report(
     """Everything the screening report shows, as JSON-ready data."""
     # One read of the slot totals serves the timeline and the scenes; one of the participants'
     # totals serves data quality, the summary and emotion-by-answer.
-    slots = aggregates.included_slots(screening)
+    stats = selectors.participant_sample_stats(screening)
+    excluded = {participant for participant, entry in stats.items() if entry["excluded"]}
+    slots = selectors.included_slots(screening, excluded=excluded)
     bins = aggregates.timeline(screening, bin_seconds=bin_seconds, smoothing=smoothing, slots=slots)
-    stats = aggregates.participant_sample_stats(screening)
     quality = aggregates.data_quality(screening, threshold=threshold, stats=stats)
     return {
         "screening": {"id": screening.pk, "title": screening.title, "duration": screening.stimulus_duration},
@@ -68,9 +70,9 @@ def emotion_by_answer_items(screening: Screening, *, stats: dict | None = None) 
 
 def participant_report(participant: Participant) -> dict[str, Any]:
     """One participant: timeline, the reference's Table 1 (1 for the dominant emotion per timestamp), answers."""
-    samples = list(participant.samples.order_by("media_time"))
-    answers = {(a.question_id, a.phase): a.value for a in participant.answers.all()}
-    questions = list(participant.screening.questions.all())
+    samples = selectors.participant_samples(participant)
+    answers = selectors.participant_answer_values(participant)
+    questions = selectors.screening_questions(participant.screening)
     faces = [s for s in samples if s.face_found]
     return {
         "participant": {

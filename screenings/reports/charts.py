@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from inference.labels import EMOTION_COLOURS, EMOTIONS
+from inference import EMOTION_COLOURS, EMOTIONS
 from screenings.reports.aggregates import answer_sort_key
 
 

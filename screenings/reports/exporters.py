@@ -16,10 +16,11 @@ from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.functions import Cast, Concat, Left, Round
 from django.db.models.lookups import In
 
-from inference.labels import EMOTIONS
-from screenings.models import Answer, Question, Screening
+from inference import EMOTIONS
+from screenings.models import Question, Screening
 from screenings.reports import aggregates, charts
 from screenings.reports.builder import screening_report
+from screenings.selectors import reports as selectors
 
 SAMPLE_COLUMNS = ["participant", "external_id", "media_time", "face_found", *EMOTIONS, "dominant_emotion"]
 SAMPLE_DECIMALS = 4
@@ -78,7 +79,7 @@ def sample_batches(screening: Screening, *, size: int = 10_000) -> Iterator[list
     server-side cursor, so memory stays flat whatever the size.
     """
     queryset = (
-        aggregates.included_samples(screening)
+        selectors.included_samples(screening)
         .order_by("participant_id", "media_time")
         .values_list(
             "participant_id", SAFE_EXTERNAL_ID, "media_time", Cast("face_found", IntegerField()),
@@ -100,23 +101,18 @@ def sample_rows(screening: Screening) -> Iterator[tuple]:
 
 def participant_rows(screening: Screening) -> tuple[list[str], list[list[Any]]]:
     """One row per included participant: before answers, emotion summary, after answers."""
-    questions = list(screening.questions.all())
+    questions = selectors.screening_questions(screening)
     before = [q for q in questions if q.asked_in(Question.Phase.BEFORE)]
     after = [q for q in questions if q.asked_in(Question.Phase.AFTER)]
-    stats = aggregates.participant_sample_stats(screening)
+    stats = selectors.participant_sample_stats(screening)
     quality = {row.participant_id: row for row in aggregates.data_quality(screening, stats=stats)}
     means = aggregates.emotion_means_by_participant(screening, stats=stats)
-    answers = {
-        (participant_id, question_id, phase): value
-        for participant_id, question_id, phase, value in Answer.objects.filter(
-            participant__screening=screening
-        ).values_list("participant_id", "question_id", "phase", "value")
-    }
+    answers = selectors.answer_values(screening)
     header = ["participant", "external_id", "state", "samples", "face_rate"]
     header += [f"before: {q.text}" for q in before] + [f"mean {e}" for e in EMOTIONS]
     header += [f"after: {q.text}" for q in after]
     rows = []
-    for participant in screening.participants.filter(excluded_from_reports=False).order_by("pk"):
+    for participant in selectors.included_participants(screening):
         row_quality = quality.get(participant.pk)
         face_rate = row_quality.face_rate if row_quality else None
         emotion = means.get(participant.pk, {})
@@ -200,8 +196,7 @@ class XlsxExporter(Exporter):
             participants.append(row)
         answers = workbook.create_sheet("answers")
         answers.append(["participant", "external_id", "phase", "question", "answer"])
-        included = Answer.objects.filter(participant__screening=screening, participant__excluded_from_reports=False)
-        for answer in included.select_related("participant", "question").order_by("participant_id", "phase"):
+        for answer in selectors.included_answers(screening):
             answers.append(
                 [answer.participant_id, spreadsheet_safe(answer.participant.external_id), answer.phase,
                  answer.question.text, _value_text(answer.value)]

@@ -1,19 +1,30 @@
-"""Questionnaires: checking question definitions, validating answer values, and the participant-facing form."""
+"""Questions and answers: the kinds of question, what makes a definition valid, and what makes an answer valid."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 
-from screenings.models import Question
+if TYPE_CHECKING:
+    from screenings.models import Question
+
+
+class QuestionKind(models.TextChoices):
+    TEXT = "text", "Free text"
+    SINGLE = "single", "Single choice"
+    MULTIPLE = "multiple", "Multiple choice"
+    LIKERT5 = "likert5", "Likert 1-5"
+    LIKERT7 = "likert7", "Likert 1-7"
+    NUMBER = "number", "Number"
+    SLIDER = "slider", "Slider 0-100"
+
 
 MAX_TEXT_ANSWER_LENGTH = 5000
-LIKERT_POINTS = {Question.Kind.LIKERT5: 5, Question.Kind.LIKERT7: 7}
-CHOICE_KINDS = {Question.Kind.SINGLE, Question.Kind.MULTIPLE}
+LIKERT_POINTS = {QuestionKind.LIKERT5: 5, QuestionKind.LIKERT7: 7}
+CHOICE_KINDS = {QuestionKind.SINGLE, QuestionKind.MULTIPLE}
 SLIDER_RANGE = (0, 100)
 
 
@@ -29,7 +40,7 @@ def check_question_definition(question: Question) -> None:
             raise ValidationError({"choices": "Each choice may appear only once."})
     elif question.choices:
         raise ValidationError({"choices": "Only single and multiple choice questions have choices."})
-    if question.kind == Question.Kind.NUMBER:
+    if question.kind == QuestionKind.NUMBER:
         if (
             question.min_value is not None
             and question.max_value is not None
@@ -58,17 +69,17 @@ def validate_answer_value(question: Question, value: Any) -> Any:
             raise ValidationError("This question needs an answer.")
         return None
     kind = question.kind
-    if kind == Question.Kind.TEXT:
+    if kind == QuestionKind.TEXT:
         if not isinstance(value, str):
             raise ValidationError("The answer must be text.")
         if len(value) > MAX_TEXT_ANSWER_LENGTH:
             raise ValidationError(f"Please keep the answer under {MAX_TEXT_ANSWER_LENGTH} characters.")
         return value.strip()
-    if kind == Question.Kind.SINGLE:
+    if kind == QuestionKind.SINGLE:
         if value not in question.choices:
             raise ValidationError("Please pick one of the choices given.")
         return value
-    if kind == Question.Kind.MULTIPLE:
+    if kind == QuestionKind.MULTIPLE:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise ValidationError("The answer must be a list of choices.")
         unknown = [item for item in value if item not in question.choices]
@@ -83,7 +94,7 @@ def validate_answer_value(question: Question, value: Any) -> Any:
         if not _is_number(value) or int(value) != value or not 1 <= value <= points:
             raise ValidationError(f"Please pick a point from 1 to {points}.")
         return int(value)
-    if kind == Question.Kind.NUMBER:
+    if kind == QuestionKind.NUMBER:
         if not _is_number(value):
             raise ValidationError("The answer must be a number.")
         if question.min_value is not None and value < question.min_value:
@@ -91,72 +102,9 @@ def validate_answer_value(question: Question, value: Any) -> Any:
         if question.max_value is not None and value > question.max_value:
             raise ValidationError(f"The answer must be at most {question.max_value:g}.")
         return int(value) if float(value).is_integer() else float(value)
-    if kind == Question.Kind.SLIDER:
+    if kind == QuestionKind.SLIDER:
         low, high = SLIDER_RANGE
         if not _is_number(value) or int(value) != value or not low <= value <= high:
             raise ValidationError(f"The answer must be a whole number from {low} to {high}.")
         return int(value)
     raise ValidationError(f"Unknown question kind {kind!r}.")
-
-
-def field_name(question: Question) -> str:
-    return f"q{question.pk}"
-
-
-def _form_field(question: Question) -> forms.Field:
-    common: dict[str, Any] = {"label": question.text, "required": question.required, "help_text": question.help_text}
-    kind = question.kind
-    if kind == Question.Kind.TEXT:
-        return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=MAX_TEXT_ANSWER_LENGTH, **common)
-    if kind == Question.Kind.SINGLE:
-        return forms.ChoiceField(choices=[(c, c) for c in question.choices], widget=forms.RadioSelect, **common)
-    if kind == Question.Kind.MULTIPLE:
-        return forms.MultipleChoiceField(
-            choices=[(c, c) for c in question.choices], widget=forms.CheckboxSelectMultiple, **common
-        )
-    if kind in LIKERT_POINTS:
-        points = range(1, LIKERT_POINTS[kind] + 1)
-        field = forms.TypedChoiceField(
-            choices=[(p, str(p)) for p in points], coerce=int, widget=forms.RadioSelect, empty_value=None, **common
-        )
-        field.widget.attrs["class"] = "likert"
-        return field
-    if kind == Question.Kind.NUMBER:
-        return forms.FloatField(min_value=question.min_value, max_value=question.max_value, **common)
-    if kind == Question.Kind.SLIDER:
-        low, high = SLIDER_RANGE
-        return forms.IntegerField(
-            min_value=low,
-            max_value=high,
-            widget=forms.NumberInput(attrs={"type": "range", "min": low, "max": high}),
-            **common,
-        )
-    raise ValueError(f"unknown question kind {kind!r}")
-
-
-class QuestionnaireForm(forms.Form):
-    """One field per question; cleaning runs the same validation the answer service runs."""
-
-    def __init__(self, *args: Any, questions: Iterable[Question], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.questions = list(questions)
-        for question in self.questions:
-            field = _form_field(question)
-            field.question = question  # type: ignore[attr-defined]
-            self.fields[field_name(question)] = field
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        for question in self.questions:
-            name = field_name(question)
-            if name in self.errors:
-                continue
-            try:
-                cleaned[name] = validate_answer_value(question, cleaned.get(name))
-            except ValidationError as error:
-                self.add_error(name, error)
-        return cleaned
-
-    def answers(self) -> dict[int, Any]:
-        """The cleaned answers keyed by question id, for ``questionnaire_submit``."""
-        return {question.pk: self.cleaned_data.get(field_name(question)) for question in self.questions}

@@ -1,18 +1,18 @@
 """Every state change of a study goes through a function here; interfaces call them by name."""
 
+from screenings.rules.errors import (
+    AnswersInvalid,
+    DataProtected,
+    PhaseError,
+    QuotaReached,
+    ScreeningNotOpen,
+    StudyError,
+)
 from screenings.services.participants import (
     ACTIVE_STATES,
     MAX_INVITES_PER_REQUEST,
     TRANSITIONS,
-    AnswersInvalid,
-    PhaseError,
-    QuotaReached,
-    ScreeningNotOpen,
     State,
-    StudyError,
-    capture_connection_record,
-    capture_disconnection_record,
-    captured_sample_record,
     invites_create,
     participant_complete,
     participant_consent,
@@ -23,15 +23,35 @@ from screenings.services.participants import (
     participant_record,
     participant_withdraw,
     questionnaire_submit,
-    sample_frame_keep,
-    sample_record,
-    screening_close,
-    screening_open,
-    screening_save,
-    stimulus_duration_read,
     watch_position_record,
     watching_finish,
     watching_start,
+)
+from screenings.services.questions import (
+    question_create,
+    question_delete,
+    question_update,
+)
+from screenings.services.samples import (
+    capture_connection_record,
+    capture_disconnection_record,
+    captured_sample_record,
+    sample_frame_keep,
+    sample_record,
+)
+from screenings.services.scenes import (
+    marker_create,
+    marker_delete,
+    marker_update,
+)
+from screenings.services.screenings import (
+    screening_close,
+    screening_create,
+    screening_delete,
+    screening_open,
+    screening_save,
+    screening_update,
+    stimulus_duration_read,
 )
 
 __all__ = [
@@ -39,6 +59,7 @@ __all__ = [
     "MAX_INVITES_PER_REQUEST",
     "TRANSITIONS",
     "AnswersInvalid",
+    "DataProtected",
     "PhaseError",
     "QuotaReached",
     "ScreeningNotOpen",
@@ -48,6 +69,9 @@ __all__ = [
     "capture_disconnection_record",
     "captured_sample_record",
     "invites_create",
+    "marker_create",
+    "marker_delete",
+    "marker_update",
     "participant_complete",
     "participant_consent",
     "participant_decline",
@@ -56,12 +80,18 @@ __all__ = [
     "participant_join",
     "participant_record",
     "participant_withdraw",
+    "question_create",
+    "question_delete",
+    "question_update",
     "questionnaire_submit",
     "sample_frame_keep",
     "sample_record",
     "screening_close",
+    "screening_create",
+    "screening_delete",
     "screening_open",
     "screening_save",
+    "screening_update",
     "stimulus_duration_read",
     "watch_position_record",
     "watching_finish",

@@ -15,7 +15,7 @@ from django.core.files import File
 from django.db import transaction
 
 from screenings import services
-from screenings.models import Marker, Participant, Question, Screening
+from screenings.models import Participant, Screening
 
 DEMO_SLUG = "demo-trailer"
 DEMO_ORGANIZER = "organizer"
@@ -122,9 +122,9 @@ def demo_screening_load() -> tuple[Screening, AbstractUser, str, bool]:
             screening.stimulus.save("demo-trailer.mp4", File(handle), save=False)
     services.screening_save(screening=screening)
     for order, definition in enumerate(DEMO_QUESTIONS):
-        Question.objects.create(screening=screening, order=order, **definition)
+        services.question_create(screening=screening, order=order, **definition)
     for index, (label, _) in enumerate(SCENES):
-        Marker.objects.create(
+        services.marker_create(
             screening=screening, start=index * SCENE_SECONDS, end=(index + 1) * SCENE_SECONDS, label=label
         )
     services.screening_open(screening=screening)

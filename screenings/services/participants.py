@@ -1,21 +1,19 @@
-"""Every change of state in a screening study goes through one of these functions."""
+"""A participant's journey: invites and joins, consent, questionnaires, watching, withdrawal and erasure."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from inference.labels import EMOTIONS
-from screenings.models import Answer, EmotionSample, Participant, Question, Screening
+from screenings.models import Answer, Participant, Question, Screening
+from screenings.rules.errors import AnswersInvalid, PhaseError, QuotaReached, ScreeningNotOpen, StudyError
 from screenings.rules.questions import validate_answer_value
-from screenings.selectors import capture_allowed_for, questions_for_phase
+from screenings.selectors import questions_for_phase
 from screenings.services import totals as sample_totals
 
 logger = logging.getLogger(__name__)
@@ -24,7 +22,8 @@ MAX_INVITES_PER_REQUEST = 10_000
 State = Participant.State
 
 # Which state a participant must be in for each step, and where the step takes them.
-TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
+# (The states are Participant.State members; typed Any because mypy reads TextChoices members as tuples.)
+TRANSITIONS: dict[str, tuple[frozenset[Any], Any, str]] = {
     "consent": (frozenset({State.INVITED}), State.CONSENTED, "consented_at"),
     "decline": (frozenset({State.INVITED}), State.DECLINED, "declined_at"),
     "before": (frozenset({State.CONSENTED}), State.BEFORE_DONE, "before_done_at"),
@@ -36,83 +35,6 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
 ACTIVE_STATES = frozenset(
     {State.CONSENTED, State.BEFORE_DONE, State.WATCHING, State.WATCHED, State.AFTER_DONE, State.COMPLETED}
 )
-
-
-class StudyError(Exception):
-    """A request the study's rules do not allow; the message is meant for the person who made it."""
-
-
-class ScreeningNotOpen(StudyError):
-    pass
-
-
-class QuotaReached(StudyError):
-    pass
-
-
-class PhaseError(StudyError):
-    pass
-
-
-class AnswersInvalid(StudyError):
-    def __init__(self, errors: dict[int, list[str]]) -> None:
-        super().__init__("Some answers need attention.")
-        self.errors = errors
-
-
-# Screenings ---------------------------------------------------------------------------------
-
-
-def screening_open(*, screening: Screening) -> Screening:
-    """Open a screening to participants; it needs a stimulus and a consent text."""
-    if not screening.has_stimulus:
-        raise StudyError("A screening needs a stimulus video before it can open.")
-    if not screening.consent_text.strip():
-        raise StudyError("A screening needs a consent text before it can open.")
-    screening.status = Screening.Status.OPEN
-    screening.opened_at = screening.opened_at or timezone.now()
-    screening.closed_at = None
-    screening.save(update_fields=["status", "opened_at", "closed_at", "updated_at"])
-    return screening
-
-
-def screening_close(*, screening: Screening) -> Screening:
-    """Close a screening: no one can join or continue; everything recorded stays."""
-    screening.status = Screening.Status.CLOSED
-    screening.closed_at = timezone.now()
-    screening.save(update_fields=["status", "closed_at", "updated_at"])
-    return screening
-
-
-def stimulus_duration_read(*, path: str) -> float | None:
-    """Read a video file's duration in seconds, or None when the container does not say."""
-    import av
-
-    try:
-        with av.open(path) as container:
-            if container.duration is not None:
-                return container.duration / av.time_base
-            stream = container.streams.video[0]
-            if stream.duration is not None and stream.time_base is not None:
-                return float(stream.duration * stream.time_base)
-    except (av.FFmpegError, IndexError, OSError) as error:
-        logger.warning("could not read the duration of %s: %s", path, error)
-    return None
-
-
-def screening_save(*, screening: Screening) -> Screening:
-    """Save a screening; an uploaded stimulus without a known duration gets one read from the file."""
-    with transaction.atomic():
-        screening.save()
-    if screening.stimulus and screening.stimulus_duration is None:
-        duration = stimulus_duration_read(path=screening.stimulus.path)
-        if duration is not None:
-            screening.stimulus_duration = duration
-            screening.save(update_fields=["stimulus_duration"])
-    return screening
-
-
-# Participants -------------------------------------------------------------------------------
 
 
 def invites_create(*, screening: Screening, count: int, label: str = "") -> list[Participant]:
@@ -289,108 +211,16 @@ def participant_withdraw(*, participant: Participant) -> Participant:
     return participant_erase(participant=locked)
 
 
-# Samples ------------------------------------------------------------------------------------
-
-
-def sample_record(
-    *,
-    participant: Participant,
-    media_time: float,
-    probabilities: Mapping[str, float] | None,
-    face_box: tuple[int, int, int, int] | None = None,
-    model_version: str = "",
-    captured_at: datetime | None = None,
-) -> tuple[EmotionSample, bool]:
-    """Store the emotion read at ``media_time``; the same media time again returns the stored sample.
-
-    ``probabilities`` is None when no face was found. Returns the sample and whether it was new.
-    """
-    media_time = round(float(media_time), 3)
-    fields: dict[str, Any] = {
-        "participant": participant,
-        "screening_id": participant.screening_id,
-        "media_time": media_time,
-        "captured_at": captured_at or timezone.now(),
-        "face_found": probabilities is not None,
-        "model_version": model_version,
-    }
-    if probabilities is not None:
-        missing = set(EMOTIONS) - set(probabilities)
-        if missing:
-            raise ValueError(f"probabilities lack {sorted(missing)}")
-        fields.update({emotion: float(probabilities[emotion]) for emotion in EMOTIONS})
-        fields["dominant_emotion"] = max(EMOTIONS, key=lambda emotion: probabilities[emotion])
-    if face_box is not None:
-        fields.update(dict(zip(("face_x", "face_y", "face_width", "face_height"), face_box, strict=True)))
-    try:
-        # Insert first: a new frame (the common case) costs one query, a re-sent one two.
-        with transaction.atomic():
-            sample = EmotionSample.objects.create(**fields)
-            sample_totals.totals_add(sample, screening=participant.screening)
-            return sample, True
-    except IntegrityError:
-        return EmotionSample.objects.get(participant=participant, media_time=media_time), False
-
-
-@transaction.atomic
-def captured_sample_record(
-    *,
-    participant: Participant,
-    media_time: float,
-    probabilities: Mapping[str, float] | None,
-    face_box: tuple[int, int, int, int] | None = None,
-    model_version: str = "",
-    frame_image: bytes | None = None,
-) -> tuple[EmotionSample, bool]:
-    """``sample_record`` for live capture, only while the participant may still be captured.
-
-    The check (``selectors.capture_allowed``, on the stored row) runs under the participant's row
-    lock, which withdrawal and erasure take too: a frame still being read when the participant
-    withdraws or is erased is refused here (``PhaseError``), never stored after the erasure.
-    ``frame_image`` is kept with a new sample, in the same transaction, when the screening keeps
-    frames, so an erasure that follows finds the file and deletes it.
-    """
-    # Four columns, not two model instances: this runs for every webcam frame.
-    state, erased_at, status, keep_frames = (
-        Participant.objects.select_for_update(of=("self",))
-        .filter(pk=participant.pk)
-        .values_list("state", "erased_at", "screening__status", "screening__keep_raw_frames")
-        .get()
-    )
-    if not capture_allowed_for(state, erased_at, status):
-        raise PhaseError("This participant is not watching now.")
-    sample, created = sample_record(
-        participant=participant,
-        media_time=media_time,
-        probabilities=probabilities,
-        face_box=face_box,
-        model_version=model_version,
-    )
-    if created and keep_frames and frame_image is not None:
-        sample_frame_keep(sample=sample, content=ContentFile(frame_image))
-    return sample, created
-
-
-def sample_frame_keep(*, sample: EmotionSample, content: ContentFile) -> EmotionSample:
-    """Keep the raw webcam frame behind a sample (only for screenings that keep frames)."""
-    name = f"frames/{sample.screening_id}/{sample.participant_id}/{sample.media_time:010.3f}.jpg"
-    sample.frame.save(name, content, save=False)
-    EmotionSample.objects.filter(pk=sample.pk).update(frame=sample.frame.name)
-    return sample
-
-
-def capture_connection_record(*, participant: Participant, channel_name: str) -> None:
-    """Remember which live connection captures for this participant (shown in the organizer's live view)."""
-    Participant.objects.filter(pk=participant.pk).update(capture_channel=channel_name)
-
-
-def capture_disconnection_record(*, participant: Participant, channel_name: str) -> None:
-    """Forget the connection, unless a newer one has replaced it meanwhile."""
-    Participant.objects.filter(pk=participant.pk, capture_channel=channel_name).update(capture_channel="")
-
-
 def participant_exclusion_set(*, participant: Participant, excluded: bool) -> Participant:
     """Leave a participant out of (or bring them back into) every report aggregate."""
     participant.excluded_from_reports = excluded
     participant.save(update_fields=["excluded_from_reports"])
+    return participant
+
+
+def participant_label_set(*, participant: Participant, label: str) -> Participant:
+    """Change an organizer's note on a participant; only that column is written, so a journey step the
+    participant takes meanwhile is never undone."""
+    participant.label = label
+    participant.save(update_fields=["label"])
     return participant

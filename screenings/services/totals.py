@@ -13,49 +13,12 @@ import functools
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
-from django.db.models.functions import Cast, Floor
 
-from inference.labels import EMOTIONS
+from inference import EMOTIONS
 from screenings.models import EmotionSample, EmotionTotals, Participant, ParticipantTotals, Screening, TimelineSlot
+from screenings.models.samples import DOMINANT_FIELDS, SLOT_TOTAL_COLUMNS
 from screenings.rules.slots import SLOT_EPSILON, slot_of, slot_width
-
-DOMINANT_FIELDS = {emotion: f"dominant_{emotion}" for emotion in EMOTIONS}
-
-
-def slot_expression(width: float) -> Floor:
-    """The SQL twin of :func:`screenings.rules.slots.slot_of`."""
-    return Floor(Cast(F("media_time"), FloatField()) / width + SLOT_EPSILON)
-
-
-def _sums_and_dominants() -> dict[str, Any]:
-    aggregates: dict[str, Any] = {emotion: Sum(emotion) for emotion in EMOTIONS}
-    for emotion, field in DOMINANT_FIELDS.items():
-        aggregates[field] = Count("pk", filter=Q(dominant_emotion=emotion))
-    return aggregates
-
-
-def slot_rows(samples: QuerySet[EmotionSample], width: float) -> list[dict[str, Any]]:
-    """The faces among ``samples`` summed per slot: faces, participants, emotion sums, dominant counts."""
-    return list(
-        samples.filter(face_found=True)
-        .annotate(slot=slot_expression(width))
-        .values("slot")
-        .annotate(faces=Count("pk"), participants=Count("participant", distinct=True), **_sums_and_dominants())
-        .order_by("slot")
-    )
-
-
-def participant_rows(samples: QuerySet[EmotionSample]) -> list[dict[str, Any]]:
-    """``samples`` summed per participant: samples, faces, emotion sums over faces, dominant counts."""
-    return list(
-        samples.values("participant")
-        .annotate(samples=Count("pk"), faces=Count("pk", filter=Q(face_found=True)), **_sums_and_dominants())
-        .order_by("participant")
-    )
-
-
-SLOT_TOTAL_COLUMNS = ["faces", "participants", *EMOTIONS, *DOMINANT_FIELDS.values()]
+from screenings.selectors.samples import participant_rows, slot_rows
 
 
 def totals_add(sample: EmotionSample, *, screening: Screening) -> None:
@@ -106,7 +69,9 @@ def _increment(model: type[EmotionTotals], key: dict[str, int], values: dict[str
     for sixteen columns, and this runs for every webcam frame.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_increment_sql(model, tuple(values), tuple(key)), [*values.values(), *key.values()])
+        # A model class is hashable; mypy without Django's stubs reads its __hash__ as an unbound method.
+        sql = _increment_sql(model, tuple(values), tuple(key))  # type: ignore[arg-type]
+        cursor.execute(sql, [*values.values(), *key.values()])
         return cursor.rowcount
 
 

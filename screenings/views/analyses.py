@@ -13,10 +13,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from screenings import selectors
-from screenings.analyses import runner as media_analyses
+from screenings.analyses import jobs, storage
+from screenings.analyses.progress import analysis_progress
 from screenings.forms.analyses import ImagesForm, RecordingForm, VideoForm
 from screenings.models import MediaAnalysis
 from screenings.web.files import ranged_file_response
+from screenings.web.found import or_404
 
 LIST_TEMPLATE = "screenings/organizer/analyses.html"
 
@@ -42,7 +44,7 @@ def _upload(
     if form.is_valid():
         try:
             analysis = create(owner=request.user, **form.cleaned_data)
-        except media_analyses.UploadRefused as error:
+        except storage.UploadRefused as error:
             form.add_error(None, str(error))
         else:
             return redirect("organizer-analysis", analysis_id=analysis.pk)
@@ -53,27 +55,25 @@ def _upload(
 @require_POST
 def images_upload(request: HttpRequest) -> HttpResponse:
     form = ImagesForm(request.POST, request.FILES)
-    return _upload(request, form, "images_form", media_analyses.analysis_create_images)
+    return _upload(request, form, "images_form", jobs.analysis_create_images)
 
 
 @staff_member_required
 @require_POST
 def video_upload(request: HttpRequest) -> HttpResponse:
     form = VideoForm(request.POST, request.FILES)
-    return _upload(request, form, "video_form", media_analyses.analysis_create_video)
+    return _upload(request, form, "video_form", jobs.analysis_create_video)
 
 
 @staff_member_required
 def recording_upload(request: HttpRequest, screening_id: int) -> HttpResponse:
     """Attach a recorded video of a participant; its samples join the screening's reports."""
-    screening = selectors.screening_for_organizer(user=request.user, pk=screening_id)
+    screening = or_404(selectors.screening_for_organizer(user=request.user, pk=screening_id))
     form = RecordingForm(request.POST or None, request.FILES or None, screening=screening)
     if request.method == "POST" and form.is_valid():
         try:
-            analysis = media_analyses.analysis_create_recording(
-                owner=request.user, screening=screening, **form.cleaned_data
-            )
-        except media_analyses.UploadRefused as error:
+            analysis = jobs.analysis_create_recording(owner=request.user, screening=screening, **form.cleaned_data)
+        except storage.UploadRefused as error:
             form.add_error(None, str(error))
         else:
             return redirect("organizer-analysis", analysis_id=analysis.pk)
@@ -90,13 +90,13 @@ def recording_upload(request: HttpRequest, screening_id: int) -> HttpResponse:
 @staff_member_required
 @require_GET
 def analysis_page(request: HttpRequest, analysis_id: int) -> HttpResponse:
-    analysis = selectors.analysis_for_organizer(user=request.user, pk=analysis_id)
+    analysis = or_404(selectors.analysis_for_organizer(user=request.user, pk=analysis_id))
     return render(
         request,
         "screenings/organizer/analysis.html",
         {
             "analysis": analysis,
-            "progress": media_analyses.analysis_progress(analysis),
+            "progress": analysis_progress(analysis),
             "outputs": {item["identifier"]: item for item in analysis.outputs},
             "status_url": reverse("api-analysis-detail", args=[analysis.pk]),
         },
@@ -106,8 +106,8 @@ def analysis_page(request: HttpRequest, analysis_id: int) -> HttpResponse:
 @staff_member_required
 @require_POST
 def analysis_cancel(request: HttpRequest, analysis_id: int) -> HttpResponse:
-    analysis = selectors.analysis_for_organizer(user=request.user, pk=analysis_id)
-    analysis = media_analyses.analysis_cancel(analysis=analysis)
+    analysis = or_404(selectors.analysis_for_organizer(user=request.user, pk=analysis_id))
+    analysis = jobs.analysis_cancel(analysis=analysis)
     if analysis.status == MediaAnalysis.Status.CANCELLED:
         messages.info(request, "The analysis was cancelled.")
     elif analysis.status == MediaAnalysis.Status.RUNNING:
@@ -120,8 +120,8 @@ def analysis_cancel(request: HttpRequest, analysis_id: int) -> HttpResponse:
 @staff_member_required
 @require_POST
 def analysis_delete(request: HttpRequest, analysis_id: int) -> HttpResponse:
-    analysis = selectors.analysis_for_organizer(user=request.user, pk=analysis_id)
-    media_analyses.analysis_delete(analysis=analysis)
+    analysis = or_404(selectors.analysis_for_organizer(user=request.user, pk=analysis_id))
+    jobs.analysis_delete(analysis=analysis)
     messages.info(request, "The analysis and its files were deleted.")
     return redirect("organizer-analyses")
 
@@ -130,8 +130,8 @@ def analysis_delete(request: HttpRequest, analysis_id: int) -> HttpResponse:
 @require_GET
 def analysis_file(request: HttpRequest, analysis_id: int, name: str) -> HttpResponse:
     """One result file; videos are served with range requests so the player can seek."""
-    analysis = selectors.analysis_for_organizer(user=request.user, pk=analysis_id)
-    path = media_analyses.analysis_output_path(analysis, name)
+    analysis = or_404(selectors.analysis_for_organizer(user=request.user, pk=analysis_id))
+    path = selectors.analysis_output_path(analysis, name)
     if path is None:
         raise Http404("No such result file.")
     response = ranged_file_response(request, File(path.open("rb"), name=str(path)))

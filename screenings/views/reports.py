@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from inference.labels import EMOTIONS
+from inference import EMOTIONS
 from screenings import selectors, services
 from screenings.models import Screening
 from screenings.reports import aggregates, charts
 from screenings.reports.builder import before_after_items, emotion_by_answer_items, participant_report, screening_report
 from screenings.reports.exporters import EXPORTERS
 from screenings.reports.options import ReportOptionsForm
+from screenings.web.downloads import export_response
+from screenings.web.found import or_404
 
 
 def _options(request: HttpRequest, screening: Screening) -> tuple[ReportOptionsForm, dict]:
@@ -24,7 +26,7 @@ def _options(request: HttpRequest, screening: Screening) -> tuple[ReportOptionsF
 @staff_member_required
 @require_GET
 def report_page(request: HttpRequest, screening_id: int) -> HttpResponse:
-    screening = selectors.screening_for_organizer(user=request.user, pk=screening_id)
+    screening = or_404(selectors.screening_for_organizer(user=request.user, pk=screening_id))
     form, options = _options(request, screening)
     if form.errors:
         return render(request, "screenings/organizer/report.html", {"screening": screening, "form": form}, status=400)
@@ -41,7 +43,7 @@ def report_page(request: HttpRequest, screening_id: int) -> HttpResponse:
 @require_GET
 def chart(request: HttpRequest, screening_id: int, name: str) -> HttpResponse:
     """One chart of the report as PNG: timeline, summary, scenes, question-<id>, answer-<id>."""
-    screening = selectors.screening_for_organizer(user=request.user, pk=screening_id)
+    screening = or_404(selectors.screening_for_organizer(user=request.user, pk=screening_id))
     form, options = _options(request, screening)
     if form.errors:
         return HttpResponse("bad report options: " + form.errors.as_text(), status=400, content_type="text/plain")
@@ -69,21 +71,6 @@ def chart(request: HttpRequest, screening_id: int, name: str) -> HttpResponse:
     return HttpResponse(png, content_type="image/png")
 
 
-def export_response(screening_id: int, identifier: str, user: object) -> HttpResponse:
-    """The download named ``identifier`` for the user's screening; streams when the exporter does."""
-    screening = selectors.screening_for_organizer(user=user, pk=screening_id)
-    exporter = EXPORTERS.get(identifier)
-    if exporter is None:
-        raise Http404("No such download.")
-    filename, mimetype, content = exporter.render(screening)
-    if isinstance(content, bytes):
-        response: HttpResponse = HttpResponse(content, content_type=mimetype)
-    else:
-        response = StreamingHttpResponse(content, content_type=mimetype)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @staff_member_required
 @require_GET
 def download(request: HttpRequest, screening_id: int, identifier: str) -> HttpResponse:
@@ -93,8 +80,8 @@ def download(request: HttpRequest, screening_id: int, identifier: str) -> HttpRe
 @staff_member_required
 @require_GET
 def participant_page(request: HttpRequest, screening_id: int, participant_id: int) -> HttpResponse:
-    screening = selectors.screening_for_organizer(user=request.user, pk=screening_id)
-    participant = get_object_or_404(screening.participants, pk=participant_id)
+    screening = or_404(selectors.screening_for_organizer(user=request.user, pk=screening_id))
+    participant = or_404(selectors.participant_in_screening(screening=screening, pk=participant_id))
     report = participant_report(participant)
     return render(
         request,
@@ -106,8 +93,8 @@ def participant_page(request: HttpRequest, screening_id: int, participant_id: in
 @staff_member_required
 @require_GET
 def participant_chart(request: HttpRequest, screening_id: int, participant_id: int) -> HttpResponse:
-    screening = selectors.screening_for_organizer(user=request.user, pk=screening_id)
-    participant = get_object_or_404(screening.participants, pk=participant_id)
+    screening = or_404(selectors.screening_for_organizer(user=request.user, pk=screening_id))
+    participant = or_404(selectors.participant_in_screening(screening=screening, pk=participant_id))
     points = [p for p in participant_report(participant)["timeline"] if p["face"]]
     png = charts.timeline_png(points, time_key="media_time", title=f"{participant}: emotion probability against time")
     return HttpResponse(png, content_type="image/png")
@@ -117,8 +104,8 @@ def participant_chart(request: HttpRequest, screening_id: int, participant_id: i
 @require_POST
 def participant_exclusion(request: HttpRequest, screening_id: int, participant_id: int) -> HttpResponse:
     """Exclude a participant from (or include them in) every aggregate of the report."""
-    screening = selectors.screening_for_organizer(user=request.user, pk=screening_id)
-    participant = get_object_or_404(screening.participants, pk=participant_id)
+    screening = or_404(selectors.screening_for_organizer(user=request.user, pk=screening_id))
+    participant = or_404(selectors.participant_in_screening(screening=screening, pk=participant_id))
     excluded = request.POST.get("excluded")
     if excluded not in ("0", "1"):
         return HttpResponse("excluded must be 0 or 1", status=400, content_type="text/plain")

@@ -103,6 +103,8 @@ class TestAnswersAndSamples:
 
     def test_the_sample_list_shows_time_face_emotion_and_model(self, organizer_client, screening):
         participant = ParticipantFactory(screening=screening, external_id="panel-7")
-        EmotionSampleFactory(participant=participant, media_time=12.5, dominant_emotion="surprise", model_version="v9")
+        EmotionSampleFactory(
+            participant=participant, media_time=12.5, surprise=0.8, dominant_emotion="surprise", model_version="v9"
+        )
         page = organizer_client.get(changelist_url(EmotionSample)).content.decode()
         assert all(text in page for text in ("panel-7", "12.5", "surprise", "v9", "icon-yes"))

@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from screenings.analyses import runner as media_analyses
+from screenings.analyses import jobs, runner
 from screenings.models import MediaAnalysis
 from tests.media_clips import astronaut_rgb, face_clip, jpeg_bytes
 
@@ -24,8 +24,8 @@ def image(name: str = "astronaut.jpg") -> SimpleUploadedFile:
 def finished_video(organizer, tmp_path) -> MediaAnalysis:  # type: ignore[no-untyped-def]
     clip = face_clip(tmp_path / "session.mp4")
     video = SimpleUploadedFile("session.mp4", clip.read_bytes(), content_type="video/mp4")
-    analysis = media_analyses.analysis_create_video(owner=organizer, video=video, interval=1)
-    media_analyses.analysis_run(analysis_id=analysis.pk)
+    analysis = jobs.analysis_create_video(owner=organizer, video=video, interval=1)
+    runner.analysis_run(analysis_id=analysis.pk)
     analysis.refresh_from_db()
     return analysis
 
@@ -33,8 +33,8 @@ def finished_video(organizer, tmp_path) -> MediaAnalysis:  # type: ignore[no-unt
 def test_the_page_offers_both_uploads_and_lists_only_the_organizers_analyses(
     organizer_client, organizer, other_organizer
 ):
-    media_analyses.analysis_create_images(owner=organizer, images=[image("mine.jpg")])
-    media_analyses.analysis_create_images(owner=other_organizer, images=[image("theirs.jpg")])
+    jobs.analysis_create_images(owner=organizer, images=[image("mine.jpg")])
+    jobs.analysis_create_images(owner=other_organizer, images=[image("theirs.jpg")])
     response = organizer_client.get(reverse("organizer-analyses"))
     assert response.status_code == 200
     assert b"mine.jpg" in response.content
@@ -128,7 +128,7 @@ def test_no_images_chosen_is_refused(organizer_client):
 
 
 def test_cancel_on_the_page_cancels_a_queued_analysis(organizer_client, organizer):
-    analysis = media_analyses.analysis_create_images(owner=organizer, images=[image()])
+    analysis = jobs.analysis_create_images(owner=organizer, images=[image()])
     response = organizer_client.post(reverse("organizer-analysis-cancel", args=[analysis.pk]), follow=True)
     analysis.refresh_from_db()
     assert analysis.status == MediaAnalysis.Status.CANCELLED
@@ -137,8 +137,8 @@ def test_cancel_on_the_page_cancels_a_queued_analysis(organizer_client, organize
 
 def test_a_failed_analysis_shows_its_reason(organizer_client, organizer):
     notes = SimpleUploadedFile("notes.mp4", b"plain text, no video here" * 20)
-    analysis = media_analyses.analysis_create_video(owner=organizer, video=notes, interval=1)
-    media_analyses.analysis_run(analysis_id=analysis.pk)
+    analysis = jobs.analysis_create_video(owner=organizer, video=notes, interval=1)
+    runner.analysis_run(analysis_id=analysis.pk)
     analysis.refresh_from_db()
     page = organizer_client.get(reverse("organizer-analysis", args=[analysis.pk]))
     assert analysis.status == MediaAnalysis.Status.FAILED

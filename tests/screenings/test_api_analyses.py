@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from screenings.analyses import runner as media_analyses
+from screenings.analyses import runner
 from screenings.models import MediaAnalysis
 from tests.media_clips import astronaut_rgb, face_clip, jpeg_bytes
 
@@ -37,7 +37,7 @@ def test_a_finished_video_analysis_lists_its_files_with_addresses(api, clip_byte
         format="multipart",
     )
     assert response.status_code == 202
-    media_analyses.analysis_run(analysis_id=response.data["id"])
+    runner.analysis_run(analysis_id=response.data["id"])
     detail = api.get(f"/api/analyses/{response.data['id']}/")
     assert detail.data["status"] == "succeeded"
     assert detail.data["progress"]["percent"] == 100
@@ -109,7 +109,7 @@ def test_another_organizer_is_refused_every_address_of_an_analysis(api, other_ap
         format="multipart",
     )
     pk = response.data["id"]
-    media_analyses.analysis_run(analysis_id=pk)
+    runner.analysis_run(analysis_id=pk)
     for method, url in [
         ("get", f"/api/analyses/{pk}/"),
         ("post", f"/api/analyses/{pk}/cancel/"),

@@ -22,7 +22,7 @@ class TestLivePage:
     def test_the_organizer_sees_participants_and_the_running_mean(self, organizer_client, screening):
         watcher = ParticipantFactory(screening=screening, state=State.WATCHING, watch_started_at="2026-01-01T00:00Z")
         EmotionSampleFactory(participant=watcher, media_time=1.0, happy=0.7)
-        EmotionSampleFactory(participant=watcher, media_time=2.0, happy=0.5, dominant_emotion="sad")
+        EmotionSampleFactory(participant=watcher, media_time=2.0, happy=0.5, sad=0.6, dominant_emotion="sad")
         response = organizer_client.get(reverse("organizer-live", args=[screening.pk]))
         assert response.status_code == 200
         state = response.context["live_state"]

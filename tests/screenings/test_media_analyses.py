@@ -11,7 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
 
-from screenings.analyses import runner as media_analyses
+from screenings import selectors
+from screenings.analyses import jobs, runner, storage
+from screenings.analyses.progress import Progress, ProgressReporter, analysis_progress
 from screenings.models import MediaAnalysis
 from tests.media_clips import astronaut_rgb, blank_rgb, face_clip, jpeg_bytes, write_clip
 
@@ -28,7 +30,7 @@ def video_upload(path: Path) -> SimpleUploadedFile:
 
 
 def run(analysis: MediaAnalysis) -> MediaAnalysis:
-    media_analyses.analysis_run(analysis_id=analysis.pk)
+    runner.analysis_run(analysis_id=analysis.pk)
     analysis.refresh_from_db()
     return analysis
 
@@ -44,7 +46,7 @@ def clip(tmp_path) -> Path:  # type: ignore[no-untyped-def]
 
 
 def test_it_analyses_every_image_of_an_upload(organizer):
-    analysis = media_analyses.analysis_create_images(
+    analysis = jobs.analysis_create_images(
         owner=organizer,
         images=[upload("astronaut.jpg", jpeg_bytes(astronaut_rgb())), upload("wall.jpg", jpeg_bytes(blank_rgb()))],
     )
@@ -55,12 +57,12 @@ def test_it_analyses_every_image_of_an_upload(organizer):
     assert len(astronaut["faces"]) == 1
     assert wall["faces"] == []
     assert {"astronaut.png", "astronaut.json", "wall.png", "wall.json"} <= {item["name"] for item in analysis.outputs}
-    assert media_analyses.analysis_output_path(analysis, "astronaut.png").read_bytes().startswith(b"\x89PNG")
+    assert selectors.analysis_output_path(analysis, "astronaut.png").read_bytes().startswith(b"\x89PNG")
     assert analysis.progress == 1.0
 
 
 def test_it_reports_an_unreadable_image_and_keeps_the_others(organizer):
-    analysis = media_analyses.analysis_create_images(
+    analysis = jobs.analysis_create_images(
         owner=organizer,
         images=[upload("astronaut.jpg", jpeg_bytes(astronaut_rgb())), upload("notes.jpg", b"not an image at all")],
     )
@@ -71,7 +73,7 @@ def test_it_reports_an_unreadable_image_and_keeps_the_others(organizer):
 
 
 def test_it_fails_when_no_image_can_be_read(organizer):
-    analysis = run(media_analyses.analysis_create_images(owner=organizer, images=[upload("a.png", b"\x89PNG broken")]))
+    analysis = run(jobs.analysis_create_images(owner=organizer, images=[upload("a.png", b"\x89PNG broken")]))
     assert analysis.status == Status.FAILED
     assert "No image could be read" in analysis.error
     assert analysis.outputs == []
@@ -80,35 +82,31 @@ def test_it_fails_when_no_image_can_be_read(organizer):
 
 def test_it_gives_two_images_of_the_same_name_their_own_results(organizer):
     face = jpeg_bytes(astronaut_rgb())
-    analysis = media_analyses.analysis_create_images(
-        owner=organizer, images=[upload("face.jpg", face), upload("face.jpg", face)]
-    )
+    analysis = jobs.analysis_create_images(owner=organizer, images=[upload("face.jpg", face), upload("face.jpg", face)])
     analysis = run(analysis)
     assert [image["png"] for image in analysis.result["images"]] == ["face.png", "face-2.png"]
 
 
 def test_it_analyses_a_video_into_its_timeline_and_files(organizer, clip):
-    analysis = media_analyses.analysis_create_video(owner=organizer, video=video_upload(clip), interval=0.5)
+    analysis = jobs.analysis_create_video(owner=organizer, video=video_upload(clip), interval=0.5)
     analysis = run(analysis)
     assert analysis.status == Status.SUCCEEDED, analysis.error
     assert analysis.result["sampled_times"] == 6
     assert analysis.result["times_with_faces"] == 4
     assert {item["identifier"] for item in analysis.outputs} == {"timeline", "table", "plot", "video", "summary"}
-    timeline = media_analyses.analysis_output_path(analysis, "timeline.csv").read_text().splitlines()
+    timeline = selectors.analysis_output_path(analysis, "timeline.csv").read_text().splitlines()
     assert [float(row.split(",")[0]) for row in timeline[1:]] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
 
 
 def test_it_can_leave_out_the_annotated_video(organizer, clip):
-    analysis = media_analyses.analysis_create_video(
-        owner=organizer, video=video_upload(clip), interval=1, annotate_video=False
-    )
+    analysis = jobs.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1, annotate_video=False)
     analysis = run(analysis)
     assert "video" not in {item["identifier"] for item in analysis.outputs}
 
 
 def test_a_video_without_faces_succeeds_with_a_message(organizer, tmp_path):
     path = write_clip(tmp_path / "wall.mp4", [blank_rgb()] * 20)
-    analysis = run(media_analyses.analysis_create_video(owner=organizer, video=video_upload(path), interval=1))
+    analysis = run(jobs.analysis_create_video(owner=organizer, video=video_upload(path), interval=1))
     assert analysis.status == Status.SUCCEEDED
     assert analysis.message == "No face was found in any sampled frame."
     assert analysis.result["times_with_faces"] == 0
@@ -123,7 +121,7 @@ def test_a_video_without_faces_succeeds_with_a_message(organizer, tmp_path):
 )
 def test_a_file_that_is_not_a_video_fails_with_its_reason_and_leaves_no_results(organizer, name, content, reason):
     content = content if content is not None else jpeg_bytes(astronaut_rgb())
-    analysis = run(media_analyses.analysis_create_video(owner=organizer, video=upload(name, content), interval=1))
+    analysis = run(jobs.analysis_create_video(owner=organizer, video=upload(name, content), interval=1))
     assert analysis.status == Status.FAILED
     assert reason in analysis.error.lower()
     assert analysis.outputs == []
@@ -133,9 +131,7 @@ def test_a_file_that_is_not_a_video_fails_with_its_reason_and_leaves_no_results(
 def test_a_truncated_video_fails_and_leaves_no_results(organizer, tmp_path):
     whole = write_clip(tmp_path / "long.mp4", [astronaut_rgb()] * 60).read_bytes()
     analysis = run(
-        media_analyses.analysis_create_video(
-            owner=organizer, video=upload("cut.mp4", whole[: len(whole) // 2]), interval=1
-        )
+        jobs.analysis_create_video(owner=organizer, video=upload("cut.mp4", whole[: len(whole) // 2]), interval=1)
     )
     assert analysis.status == Status.FAILED
     assert analysis.error
@@ -144,36 +140,36 @@ def test_a_truncated_video_fails_and_leaves_no_results(organizer, tmp_path):
 
 def test_a_video_over_the_resolution_limit_fails(organizer, clip, settings):
     settings.ANALYSIS_MAX_VIDEO_PIXELS = 160 * 120
-    analysis = run(media_analyses.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1))
+    analysis = run(jobs.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1))
     assert analysis.status == Status.FAILED
     assert "320x240" in analysis.error
 
 
 @pytest.mark.parametrize("interval", [0, -1, 0.05, float("nan"), float("inf")])
 def test_it_refuses_an_interval_below_a_tenth_of_a_second(organizer, clip, interval):
-    with pytest.raises(media_analyses.UploadRefused, match=r"at least 0\.1"):
-        media_analyses.analysis_create_video(owner=organizer, video=video_upload(clip), interval=interval)
+    with pytest.raises(storage.UploadRefused, match=r"at least 0\.1"):
+        jobs.analysis_create_video(owner=organizer, video=video_upload(clip), interval=interval)
     assert not MediaAnalysis.objects.exists()
 
 
 def test_it_refuses_uploads_over_the_size_limits_before_storing_them(organizer, settings):
     settings.ANALYSIS_MAX_IMAGE_MEGABYTES = 1
     big = upload("big.jpg", bytes(1024 * 1024 + 1))
-    with pytest.raises(media_analyses.UploadRefused, match="larger than the limit of 1 MB"):
-        media_analyses.analysis_create_images(owner=organizer, images=[big])
+    with pytest.raises(storage.UploadRefused, match="larger than the limit of 1 MB"):
+        jobs.analysis_create_images(owner=organizer, images=[big])
     settings.ANALYSIS_MAX_IMAGES = 2
     small = jpeg_bytes(astronaut_rgb())
-    with pytest.raises(media_analyses.UploadRefused, match="At most 2 images"):
-        media_analyses.analysis_create_images(owner=organizer, images=[upload(f"{n}.jpg", small) for n in range(3)])
-    with pytest.raises(media_analyses.UploadRefused, match="is empty"):
-        media_analyses.analysis_create_video(owner=organizer, video=upload("empty.mp4", b""), interval=1)
+    with pytest.raises(storage.UploadRefused, match="At most 2 images"):
+        jobs.analysis_create_images(owner=organizer, images=[upload(f"{n}.jpg", small) for n in range(3)])
+    with pytest.raises(storage.UploadRefused, match="is empty"):
+        jobs.analysis_create_video(owner=organizer, video=upload("empty.mp4", b""), interval=1)
     assert not MediaAnalysis.objects.exists()
     assert not Path(default_storage.path("analyses")).exists()
 
 
 def test_cancelling_a_queued_analysis_means_it_never_runs(organizer, clip):
-    analysis = media_analyses.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1)
-    analysis = media_analyses.analysis_cancel(analysis=analysis)
+    analysis = jobs.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1)
+    analysis = jobs.analysis_cancel(analysis=analysis)
     assert analysis.status == Status.CANCELLED
     analysis = run(analysis)
     assert analysis.status == Status.CANCELLED
@@ -181,17 +177,17 @@ def test_cancelling_a_queued_analysis_means_it_never_runs(organizer, clip):
 
 
 def test_cancelling_a_running_analysis_stops_it_at_its_next_progress_report(organizer, clip, monkeypatch):
-    analysis = media_analyses.analysis_create_video(owner=organizer, video=video_upload(clip), interval=0.5)
+    analysis = jobs.analysis_create_video(owner=organizer, video=video_upload(clip), interval=0.5)
     reports = []
 
     def cancel_on_first_report(self, fraction):  # type: ignore[no-untyped-def]
         reports.append(fraction)
         if len(reports) == 1:
-            media_analyses.analysis_cancel(analysis=MediaAnalysis.objects.get(pk=self.analysis_id))
+            jobs.analysis_cancel(analysis=MediaAnalysis.objects.get(pk=self.analysis_id))
         return original(self, fraction)
 
-    original = media_analyses._ProgressReporter.__call__
-    monkeypatch.setattr(media_analyses._ProgressReporter, "__call__", cancel_on_first_report)
+    original = ProgressReporter.__call__
+    monkeypatch.setattr(ProgressReporter, "__call__", cancel_on_first_report)
     analysis = run(analysis)
     assert analysis.status == Status.CANCELLED
     assert len(reports) == 1
@@ -200,27 +196,27 @@ def test_cancelling_a_running_analysis_stops_it_at_its_next_progress_report(orga
 
 
 def test_progress_gives_percent_elapsed_and_remaining_time(organizer, clip):
-    analysis = media_analyses.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1)
-    assert media_analyses.analysis_progress(analysis) == media_analyses.Progress(0, None, None)
+    analysis = jobs.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1)
+    assert analysis_progress(analysis) == Progress(0, None, None)
     analysis.status, analysis.progress = Status.RUNNING, 0.25
     analysis.started_at = timezone.now() - timedelta(seconds=30)
-    progress = media_analyses.analysis_progress(analysis)
+    progress = analysis_progress(analysis)
     assert progress.percent == 25
     assert progress.elapsed_seconds == pytest.approx(30, abs=2)
     assert progress.remaining_seconds == pytest.approx(90, abs=6)
 
 
 def test_a_running_analysis_writes_its_progress_as_it_goes(organizer, clip, monkeypatch):
-    analysis = media_analyses.analysis_create_video(owner=organizer, video=video_upload(clip), interval=0.5)
+    analysis = jobs.analysis_create_video(owner=organizer, video=video_upload(clip), interval=0.5)
     seen = []
-    original = media_analyses._ProgressReporter.__call__
+    original = ProgressReporter.__call__
 
     def record(self, fraction):  # type: ignore[no-untyped-def]
         self.last_write = 0.0  # write every report, however quick the clip
         original(self, fraction)
         seen.append(MediaAnalysis.objects.values_list("status", "progress").get(pk=self.analysis_id))
 
-    monkeypatch.setattr(media_analyses._ProgressReporter, "__call__", record)
+    monkeypatch.setattr(ProgressReporter, "__call__", record)
     run(analysis)
     assert all(status == Status.RUNNING for status, _ in seen)
     fractions = [progress for _, progress in seen]
@@ -230,19 +226,19 @@ def test_a_running_analysis_writes_its_progress_as_it_goes(organizer, clip, monk
 
 
 def test_deleting_an_analysis_removes_its_files(organizer, clip):
-    analysis = run(media_analyses.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1))
+    analysis = run(jobs.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1))
     folder = Path(default_storage.path(analysis.folder))
     assert folder.exists()
-    media_analyses.analysis_delete(analysis=analysis)
+    jobs.analysis_delete(analysis=analysis)
     assert not folder.exists()
     assert not MediaAnalysis.objects.exists()
 
 
 def test_an_analysis_a_restart_cut_off_is_queued_again_when_a_worker_starts(organizer, clip, settings):
-    analysis = media_analyses.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1)
+    analysis = jobs.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1)
     stale = timezone.now() - timedelta(seconds=settings.ANALYSIS_STALLED_SECONDS + 1)
     MediaAnalysis.objects.filter(pk=analysis.pk).update(status=Status.RUNNING, started_at=stale, heartbeat_at=stale)
-    recovered = media_analyses.analyses_recover()
+    recovered = jobs.analyses_recover()
     assert [item.pk for item in recovered] == [analysis.pk]
     analysis.refresh_from_db()
     assert analysis.status == Status.QUEUED
@@ -250,17 +246,17 @@ def test_an_analysis_a_restart_cut_off_is_queued_again_when_a_worker_starts(orga
 
 
 def test_a_running_analysis_that_still_reports_progress_is_left_alone(organizer, clip):
-    analysis = media_analyses.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1)
+    analysis = jobs.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1)
     now = timezone.now()
     MediaAnalysis.objects.filter(pk=analysis.pk).update(status=Status.RUNNING, started_at=now, heartbeat_at=now)
-    assert media_analyses.analyses_recover() == []
+    assert jobs.analyses_recover() == []
     analysis.refresh_from_db()
     assert analysis.status == Status.RUNNING
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_runs_queued_analyses_from_the_job_queue(organizer, clip):
-    analysis = media_analyses.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1)
+    analysis = jobs.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1)
     analysis.refresh_from_db()
     assert analysis.task_id, "the upload was handed to the job queue when it was stored"
     call_command("media_worker", batch=True)
@@ -271,7 +267,7 @@ def test_the_worker_runs_queued_analyses_from_the_job_queue(organizer, clip):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_analysis_whose_worker_died_mid_run_is_finished_by_the_next_worker(organizer, clip, settings):
-    analysis = media_analyses.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1)
+    analysis = jobs.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1)
     # The first worker claimed it, then the machine restarted: no progress since.
     stale = timezone.now() - timedelta(seconds=settings.ANALYSIS_STALLED_SECONDS + 1)
     MediaAnalysis.objects.filter(pk=analysis.pk).update(

@@ -2,8 +2,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
+from screenings.forms.questionnaire import QuestionnaireForm
 from screenings.models import Question
-from screenings.rules.questions import QuestionnaireForm, check_question_definition, validate_answer_value
+from screenings.rules.questions import check_question_definition, validate_answer_value
 from tests.factories import QuestionFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from screenings.analyses import runner as media_analyses
+from screenings import services
+from screenings.analyses import jobs, runner, storage
 from screenings.models import EmotionSample, MediaAnalysis, Participant, ParticipantTotals, TimelineSlot
 from screenings.reports.builder import screening_report
 from tests.factories import EmotionSampleFactory, ParticipantFactory, ScreeningFactory
@@ -28,10 +29,10 @@ def recording(clip_bytes: bytes) -> SimpleUploadedFile:
 
 
 def attach(organizer, screening, clip_bytes, **fields) -> MediaAnalysis:  # type: ignore[no-untyped-def]
-    analysis = media_analyses.analysis_create_recording(
+    analysis = jobs.analysis_create_recording(
         owner=organizer, screening=screening, video=recording(clip_bytes), **{"offset": 0.0, **fields}
     )
-    media_analyses.analysis_run(analysis_id=analysis.pk)
+    runner.analysis_run(analysis_id=analysis.pk)
     analysis.refresh_from_db()
     return analysis
 
@@ -96,10 +97,10 @@ def test_media_times_that_already_have_a_sample_keep_it(organizer, screening, cl
 
 def test_a_failed_recording_stores_no_sample_and_no_participant(organizer, screening):
     broken = SimpleUploadedFile("lab.mp4", b"\x00\x00\x00\x18ftypmp42" + bytes(500))
-    analysis = media_analyses.analysis_create_recording(
+    analysis = jobs.analysis_create_recording(
         owner=organizer, screening=screening, video=broken, offset=0, participant_label="never"
     )
-    media_analyses.analysis_run(analysis_id=analysis.pk)
+    runner.analysis_run(analysis_id=analysis.pk)
     analysis.refresh_from_db()
     assert analysis.status == MediaAnalysis.Status.FAILED
     assert analysis.error
@@ -110,7 +111,7 @@ def test_a_failed_recording_stores_no_sample_and_no_participant(organizer, scree
 def test_storing_fails_whole_when_one_sample_cannot_be_stored(organizer, screening, clip_bytes, monkeypatch):
     participant = ParticipantFactory(screening=screening)
     calls = []
-    original = media_analyses.services.sample_record
+    original = services.sample_record
 
     def fail_on_third(**kwargs):  # type: ignore[no-untyped-def]
         calls.append(kwargs["media_time"])
@@ -118,7 +119,7 @@ def test_storing_fails_whole_when_one_sample_cannot_be_stored(organizer, screeni
             raise RuntimeError("disk full")
         return original(**kwargs)
 
-    monkeypatch.setattr(media_analyses.services, "sample_record", fail_on_third)
+    monkeypatch.setattr(services, "sample_record", fail_on_third)
     with pytest.raises(RuntimeError):
         attach(organizer, screening, clip_bytes, participant=participant)
     analysis = MediaAnalysis.objects.get()
@@ -131,8 +132,8 @@ def test_storing_fails_whole_when_one_sample_cannot_be_stored(organizer, screeni
 @pytest.mark.parametrize("state", [Participant.State.WITHDRAWN, Participant.State.DECLINED])
 def test_a_participant_who_withdrew_or_declined_gets_no_recording(organizer, screening, clip_bytes, state):
     participant = ParticipantFactory(screening=screening, state=state)
-    with pytest.raises(media_analyses.UploadRefused, match="withdrew or declined"):
-        media_analyses.analysis_create_recording(
+    with pytest.raises(storage.UploadRefused, match="withdrew or declined"):
+        jobs.analysis_create_recording(
             owner=organizer, screening=screening, video=recording(clip_bytes), offset=0, participant=participant
         )
     assert not MediaAnalysis.objects.exists()

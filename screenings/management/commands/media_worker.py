@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from screenings.analyses import runner as media_analyses
+from screenings.analyses import jobs
 
 
 class Command(BaseCommand):
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch", action="store_true", help="Exit once the queue is empty.")
 
     def handle(self, *args: Any, batch: bool = False, **options: Any) -> None:
-        recovered = media_analyses.analyses_recover()
+        recovered = jobs.analyses_recover()
         if recovered:
             self.stdout.write(f"Queued again {len(recovered)} analyses that a restart had cut off.")
         if settings.TASK_QUEUE == "rq":

@@ -1,0 +1,53 @@
+"""The one rate limit on frames, for the websocket and the HTTP fallback alike.
+
+A token bucket per participant: on average ``rate_factor`` frames per sampling interval, with
+bursts (frames queued while a connection was lost are re-sent together). The bucket lives in
+Django's cache, keyed by the participant's token, so it holds across reconnections, across the
+websocket and HTTP, and, with the Redis cache of the scale-out profile, across processes.
+Two frames of one participant that race may both read the same bucket; the limit is then off
+by a frame, which is harmless for a limit meant to stop floods.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from screenings.capture.protocol import CaptureLimits
+from screenings.models import Participant
+
+MINIMUM_BURST = 8.0
+
+
+@dataclass(frozen=True)
+class FrameRate:
+    """Frames a second on average, and the largest burst."""
+
+    rate: float
+    burst: float
+
+    @classmethod
+    def for_participant(cls, participant: Participant, limits: CaptureLimits) -> FrameRate:
+        rate = limits.rate_factor / float(participant.screening.sampling_interval)
+        return cls(rate=rate, burst=max(MINIMUM_BURST, rate * 4))
+
+
+def _key(participant: Participant) -> str:
+    # The token, which no other participant ever gets (an id can come back after deletions).
+    return f"capture-rate:{participant.token}"
+
+
+def frame_allowed(participant: Participant, limits: CaptureLimits, *, now: float | None = None) -> bool:
+    """Take one frame from the participant's bucket; False when it is empty (the frame is refused)."""
+    limit = FrameRate.for_participant(participant, limits)
+    now = time.time() if now is None else now
+    tokens, updated = cache.get(_key(participant), (limit.burst, now))
+    tokens = min(limit.burst, tokens + max(0.0, now - updated) * limit.rate)
+    allowed = tokens >= 1
+    if allowed:
+        tokens -= 1
+    # Kept until the bucket would be full again anyway.
+    cache.set(_key(participant), (tokens, now), timeout=int(limit.burst / limit.rate) + 2)
+    return allowed
