@@ -6,8 +6,8 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from inference.labels import EMOTIONS
 from screenings import selectors
+from screenings.web.client import live_client_config
 
 
 @staff_member_required
@@ -17,15 +17,5 @@ def live_view(request: HttpRequest, screening_id: int) -> HttpResponse:
     return render(
         request,
         "screenings/organizer/live.html",
-        {
-            "screening": screening,
-            "live_state": {
-                "socketPath": f"/ws/live/{screening.pk}/",
-                "emotions": list(EMOTIONS),
-                "interval": float(screening.sampling_interval),
-                "duration": screening.stimulus_duration,
-                "participants": selectors.live_participants(screening=screening),
-                "timeline": selectors.audience_running_mean(screening=screening),
-            },
-        },
+        {"screening": screening, "live_state": live_client_config(screening)},
     )

@@ -24,6 +24,7 @@ from screenings.capture.protocol import MEDIA_TIME_TOLERANCE
 from screenings.models import Participant, Question, Screening
 from screenings.rules.questions import QuestionnaireForm
 from screenings.selectors import participant_by_token, questions_for_phase
+from screenings.web.client import camera_client_config, capture_client_config
 from screenings.web.files import ranged_file_response
 
 State = Participant.State
@@ -164,7 +165,13 @@ def camera_check(request: HttpRequest, participant: Participant) -> HttpResponse
         participant = services.watching_start(participant=participant)
         return redirect(step_url(participant))
     return render(
-        request, "screenings/participant/camera.html", {"participant": participant, "screening": participant.screening}
+        request,
+        "screenings/participant/camera.html",
+        {
+            "participant": participant,
+            "screening": participant.screening,
+            "camera_config": camera_client_config(participant.screening),
+        },
     )
 
 
@@ -182,17 +189,7 @@ def watch(request: HttpRequest, participant: Participant) -> HttpResponse:
             "participant": participant,
             "screening": screening,
             "stimulus_src": stimulus_src,
-            "watch_config": {
-                "finishedUrl": reverse("participant-watch-finished", args=[participant.token]),
-                "positionUrl": reverse("participant-watch-position", args=[participant.token]),
-                "afterUrl": reverse("participant-after", args=[participant.token]),
-                "resumeAt": participant.watch_position,
-                "duration": screening.stimulus_duration,
-                "samplingInterval": float(screening.sampling_interval),
-                "captureSource": screening.capture_source,
-                "socketPath": f"/ws/capture/{participant.token}/",
-                "framePostUrl": reverse("capture-frame", args=[participant.token]),
-            },
+            "watch_config": capture_client_config(participant),
         },
     )
 

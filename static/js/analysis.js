@@ -1,38 +1,39 @@
 // Follows a media analysis job: polls the API for progress and reloads the page once it finishes.
-(function () {
-  "use strict";
-  const job = document.getElementById("job");
-  if (!job) return;
-  const url = job.dataset.statusUrl;
-  const bar = document.getElementById("job-progress");
-  const times = document.getElementById("job-times");
-  const statusText = document.getElementById("job-status");
-  const labels = { queued: "Queued", running: "Running", succeeded: "Done", failed: "Failed", cancelled: "Cancelled" };
+import { readConfig } from "./lib/config.js";
+import { getJson } from "./lib/http.js";
 
-  function describe(progress) {
-    let text = progress.percent + "%";
-    if (progress.elapsed_seconds !== null) text += ", " + Math.round(progress.elapsed_seconds) + " s elapsed";
-    if (progress.remaining_seconds !== null) text += ", about " + Math.round(progress.remaining_seconds) + " s left";
-    return text;
-  }
+const POLL_EVERY_MS = 1000;
 
-  async function poll() {
-    try {
-      const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-      if (response.ok) {
-        const analysis = await response.json();
-        if (["succeeded", "failed", "cancelled"].includes(analysis.status)) {
-          window.location.reload();
-          return;
-        }
-        statusText.textContent = labels[analysis.status] || analysis.status;
-        if (bar) bar.value = analysis.progress.percent;
-        if (times) times.textContent = describe(analysis.progress);
+const statusUrl = readConfig("analysis-status-url");
+const labels = new Map(readConfig("analysis-status-labels"));
+const finishedStatuses = new Set(readConfig("analysis-finished-statuses"));
+const bar = document.getElementById("job-progress");
+const times = document.getElementById("job-times");
+const statusText = document.getElementById("job-status");
+
+function describe(progress) {
+  let text = progress.percent + "%";
+  if (progress.elapsed_seconds !== null) text += ", " + Math.round(progress.elapsed_seconds) + " s elapsed";
+  if (progress.remaining_seconds !== null) text += ", about " + Math.round(progress.remaining_seconds) + " s left";
+  return text;
+}
+
+async function poll() {
+  try {
+    const response = await getJson(statusUrl);
+    if (response.ok) {
+      const analysis = await response.json();
+      if (finishedStatuses.has(analysis.status)) {
+        window.location.reload();
+        return;
       }
-    } catch (error) {
-      // The server may be restarting; keep polling.
+      statusText.textContent = labels.get(analysis.status) || analysis.status;
+      if (bar) bar.value = analysis.progress.percent;
+      if (times) times.textContent = describe(analysis.progress);
     }
-    window.setTimeout(poll, 1000);
+  } catch (error) {
+    // The server may be restarting; keep polling.
   }
-  window.setTimeout(poll, 1000);
-})();
+  setTimeout(poll, POLL_EVERY_MS);
+}
+setTimeout(poll, POLL_EVERY_MS);

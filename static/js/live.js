@@ -1,98 +1,105 @@
 // The organizer's live view: participants' connection and latest emotion, and the audience's
 // running mean per media time, kept up to date from the screening's live channel group.
-(function () {
-  "use strict";
-  const state = JSON.parse(document.getElementById("live-state").textContent);
-  const colours = { angry: "#d62728", disgust: "#8c564b", fear: "#9467bd", happy: "#2ca02c", sad: "#1f77b4", surprise: "#ff7f0e", neutral: "#7f7f7f" };
-  const participants = new Map(state.participants.map((row) => [row.participant, row]));
-  const bins = new Map(); // start of the sampling slot -> {n, sums per emotion}
-  // Participants' frames arrive at slightly different media times; the audience mean is per slot.
-  function slotStart(mediaTime) { return Math.floor(mediaTime / state.interval + 1e-9) * state.interval; }
-  state.timeline.forEach((row) => {
-    const sums = {};
-    state.emotions.forEach((emotion) => { sums[emotion] = row[emotion] * row.n; });
-    bins.set(row.media_time, { n: row.n, sums: sums });
+import { readConfig } from "./lib/config.js";
+import { ReconnectingSocket } from "./lib/socket.js";
+
+const state = readConfig("live-state");
+const colours = state.colours;
+const participants = new Map(state.participants.map((row) => [row.participant, row]));
+const bins = new Map(); // start of the sampling slot -> {n, sums per emotion}
+// Participants' frames arrive at slightly different media times; the audience mean is per slot,
+// by the server's rule (screenings/rules/slots.py), epsilon included.
+function slotStart(mediaTime) { return Math.floor(mediaTime / state.interval + state.slotEpsilon) * state.interval; }
+state.timeline.forEach((row) => {
+  const sums = {};
+  state.emotions.forEach((emotion) => { sums[emotion] = row[emotion] * row.n; });
+  bins.set(row.media_time, { n: row.n, sums: sums });
+});
+const status = document.getElementById("live-status");
+const table = document.getElementById("participants");
+const canvas = document.getElementById("running-mean");
+
+function drawLegend() {
+  const legend = document.getElementById("legend");
+  legend.replaceChildren();
+  state.emotions.forEach((emotion, index) => {
+    const entry = document.createElement("span");
+    entry.style.color = colours[emotion];
+    entry.textContent = "■ " + emotion;
+    if (index > 0) { legend.append(" "); }
+    legend.append(entry);
   });
-  const status = document.getElementById("live-status");
-  const table = document.getElementById("participants");
-  const canvas = document.getElementById("running-mean");
-  document.getElementById("legend").innerHTML = state.emotions
-    .map((emotion) => '<span style="color:' + colours[emotion] + '">■ ' + emotion + "</span>").join(" ");
+}
 
-  function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
+function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
 
-  function drawTable() {
-    table.replaceChildren();
-    participants.forEach((row) => {
-      const tr = document.createElement("tr");
-      tr.append(
-        cell(row.label), cell(row.connected ? "connected" : (row.state === "watching" ? "not connected" : row.state)),
-        cell(row.media_time == null ? "–" : row.media_time.toFixed(1) + " s"),
-        cell(row.face == null ? "–" : (row.face ? "seen" : "not seen")), cell(row.emotion || "–"), cell(String(row.samples || 0)),
-      );
-      table.append(tr);
+function drawTable() {
+  table.replaceChildren();
+  participants.forEach((row) => {
+    const tr = document.createElement("tr");
+    tr.append(
+      cell(row.label), cell(row.connected ? "connected" : (row.state === "watching" ? "not connected" : row.state)),
+      cell(row.media_time == null ? "–" : row.media_time.toFixed(1) + " s"),
+      cell(row.face == null ? "–" : (row.face ? "seen" : "not seen")), cell(row.emotion || "–"), cell(String(row.samples || 0)),
+    );
+    table.append(tr);
+  });
+}
+
+function drawChart() {
+  const context = canvas.getContext("2d");
+  const width = canvas.width, height = canvas.height, margin = 30;
+  context.clearRect(0, 0, width, height);
+  const times = [...bins.keys()].sort((a, b) => a - b);
+  const end = Math.max(state.duration || 0, times.length ? times[times.length - 1] : 1);
+  const x = (t) => margin + (width - 2 * margin) * t / end;
+  const y = (p) => height - margin - (height - 2 * margin) * p;
+  context.strokeStyle = "#ccc";
+  context.strokeRect(margin, margin, width - 2 * margin, height - 2 * margin);
+  context.fillStyle = "#666";
+  context.fillText("0 s", margin, height - 10);
+  context.fillText(end.toFixed(0) + " s", width - margin - 20, height - 10);
+  state.emotions.forEach((emotion) => {
+    context.strokeStyle = colours[emotion];
+    context.beginPath();
+    times.forEach((t, index) => {
+      const bin = bins.get(t);
+      const mean = bin.sums[emotion] / bin.n;
+      if (index === 0) { context.moveTo(x(t), y(mean)); } else { context.lineTo(x(t), y(mean)); }
     });
-  }
+    context.stroke();
+  });
+}
 
-  function drawChart() {
-    const context = canvas.getContext("2d");
-    const width = canvas.width, height = canvas.height, margin = 30;
-    context.clearRect(0, 0, width, height);
-    const times = [...bins.keys()].sort((a, b) => a - b);
-    const end = Math.max(state.duration || 0, times.length ? times[times.length - 1] : 1);
-    const x = (t) => margin + (width - 2 * margin) * t / end;
-    const y = (p) => height - margin - (height - 2 * margin) * p;
-    context.strokeStyle = "#ccc";
-    context.strokeRect(margin, margin, width - 2 * margin, height - 2 * margin);
-    context.fillStyle = "#666";
-    context.fillText("0 s", margin, height - 10);
-    context.fillText(end.toFixed(0) + " s", width - margin - 20, height - 10);
-    state.emotions.forEach((emotion) => {
-      context.strokeStyle = colours[emotion];
-      context.beginPath();
-      times.forEach((t, index) => {
-        const bin = bins.get(t);
-        const mean = bin.sums[emotion] / bin.n;
-        if (index === 0) { context.moveTo(x(t), y(mean)); } else { context.lineTo(x(t), y(mean)); }
-      });
-      context.stroke();
-    });
-  }
-
-  function apply(event) {
-    const row = participants.get(event.participant) || { participant: event.participant, label: event.label, samples: 0 };
-    if (event.event === "connected") { row.connected = true; row.state = "watching"; }
-    if (event.event === "disconnected") { row.connected = false; }
-    if (event.event === "ended") { row.state = "watched"; }
-    if (event.event === "sample") {
-      row.media_time = event.media_time;
-      row.face = event.face;
-      row.emotion = event.emotion;
-      row.samples = (row.samples || 0) + 1;
-      if (event.face) {
-        const start = slotStart(event.media_time);
-        const bin = bins.get(start) || { n: 0, sums: Object.fromEntries(state.emotions.map((e) => [e, 0])) };
-        bin.n += 1;
-        state.emotions.forEach((emotion) => { bin.sums[emotion] += event.probabilities[emotion]; });
-        bins.set(start, bin);
-      }
+function apply(event) {
+  const row = participants.get(event.participant) || { participant: event.participant, label: event.label, samples: 0 };
+  if (event.event === "connected") { row.connected = true; row.state = "watching"; }
+  if (event.event === "disconnected") { row.connected = false; }
+  if (event.event === "ended") { row.state = "watched"; }
+  if (event.event === "sample") {
+    row.media_time = event.media_time;
+    row.face = event.face;
+    row.emotion = event.emotion;
+    row.samples = (row.samples || 0) + 1;
+    if (event.face) {
+      const start = slotStart(event.media_time);
+      const bin = bins.get(start) || { n: 0, sums: Object.fromEntries(state.emotions.map((e) => [e, 0])) };
+      bin.n += 1;
+      state.emotions.forEach((emotion) => { bin.sums[emotion] += event.probabilities[emotion]; });
+      bins.set(start, bin);
     }
-    participants.set(event.participant, row);
   }
+  participants.set(event.participant, row);
+}
 
-  let backoff = 1000;
-  function connect() {
-    const socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + state.socketPath);
-    socket.addEventListener("open", () => { backoff = 1000; status.textContent = "Live: updates arrive as participants watch."; });
-    socket.addEventListener("message", (message) => { apply(JSON.parse(message.data)); drawTable(); drawChart(); });
-    socket.addEventListener("close", (event) => {
-      if (event.code === 4404) { status.textContent = "This screening is not available to you."; return; }
-      status.textContent = "Connection lost; reconnecting…";
-      setTimeout(connect, backoff);
-      backoff = Math.min(30000, backoff * 2);
-    });
-  }
-  drawTable();
-  drawChart();
-  connect();
-})();
+const socket = new ReconnectingSocket(state.socketPath, {
+  finalCodes: [state.closeCodes.unknown],
+  onOpen: () => { status.textContent = "Live: updates arrive as participants watch."; },
+  onMessage: (event) => { apply(event); drawTable(); drawChart(); },
+  onRetrying: () => { status.textContent = "Connection lost; reconnecting…"; },
+  onFinalClose: () => { status.textContent = "This screening is not available to you."; },
+});
+drawLegend();
+drawTable();
+drawChart();
+socket.connect();

@@ -1,0 +1,66 @@
+"""What the pages' scripts are told: one configuration object per page, written with ``json_script``.
+
+The scripts under static/js/ hold no copy of a server rule. The close codes, the slot epsilon,
+the emotions and their colours and the frame limits reach them from their Python definitions
+here, so the browser and the server cannot disagree about them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+from inference import EMOTION_COLOURS, EMOTIONS
+from screenings import selectors
+from screenings.capture.protocol import CLOSE_NOT_ALLOWED, CLOSE_REPLACED, CLOSE_UNKNOWN, CaptureLimits
+from screenings.models import Participant, Screening
+from screenings.rules.slots import SLOT_EPSILON, slot_width
+
+
+def close_codes() -> dict[str, int]:
+    """The websocket close codes after which a page stops reconnecting (docs/protocol.md)."""
+    return {"unknown": CLOSE_UNKNOWN, "notAllowed": CLOSE_NOT_ALLOWED, "replaced": CLOSE_REPLACED}
+
+
+def shares_screen(screening: Screening) -> bool:
+    return screening.capture_source == Screening.CaptureSource.SCREEN
+
+
+def camera_client_config(screening: Screening) -> dict[str, Any]:
+    """The camera check page: which picture source to ask the browser for."""
+    return {"shareScreen": shares_screen(screening)}
+
+
+def capture_client_config(participant: Participant) -> dict[str, Any]:
+    """The watch page: where frames and the playback position go, and the rules they follow."""
+    screening = participant.screening
+    token = participant.token
+    return {
+        "shareScreen": shares_screen(screening),
+        "socketPath": f"/ws/capture/{token}/",
+        "framePostUrl": reverse("capture-frame", args=[token]),
+        "positionUrl": reverse("participant-watch-position", args=[token]),
+        "finishedUrl": reverse("participant-watch-finished", args=[token]),
+        "afterUrl": reverse("participant-after", args=[token]),
+        "resumeAt": participant.watch_position,
+        "samplingInterval": slot_width(screening),
+        "slotEpsilon": SLOT_EPSILON,
+        "maxFrameSide": CaptureLimits.from_settings().max_side,
+        "closeCodes": close_codes(),
+    }
+
+
+def live_client_config(screening: Screening) -> dict[str, Any]:
+    """The live view: its socket, how to draw the emotions, and the participants and timeline so far."""
+    return {
+        "socketPath": f"/ws/live/{screening.pk}/",
+        "emotions": list(EMOTIONS),
+        "colours": EMOTION_COLOURS,
+        "interval": slot_width(screening),
+        "slotEpsilon": SLOT_EPSILON,
+        "duration": screening.stimulus_duration,
+        "closeCodes": close_codes(),
+        "participants": selectors.live_participants(screening=screening),
+        "timeline": selectors.audience_running_mean(screening=screening),
+    }

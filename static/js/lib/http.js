@@ -1,0 +1,17 @@
+// JSON over HTTP to the site itself, with the session cookie and, for writes, Django's CSRF token.
+function csrfToken() {
+  return (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
+}
+
+export function getJson(url) {
+  return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+}
+
+export function postJson(url, body) {
+  return fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
+    body: JSON.stringify(body),
+  });
+}
