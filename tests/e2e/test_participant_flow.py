@@ -65,6 +65,8 @@ def test_a_participant_joins_answers_watches_with_the_camera_and_finishes(server
     page.get_by_role("link", name="Continue to the last questions").wait_for(timeout=(STIMULUS_SECONDS + 40) * 1000)
     page.get_by_role("link", name="Continue to the last questions").click()
     page.wait_for_url("**/after/")
+    slider = page.locator("input[type=range]").first
+    assert page.locator("output.slider-value").first.text_content() == slider.input_value(), "the slider's number"
     answer_everything(page)
     page.get_by_text("Thank you").wait_for()
 
