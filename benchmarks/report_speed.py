@@ -29,13 +29,13 @@ def generate(participants: int, seconds: int, slug: str):  # type: ignore[no-unt
     from django.utils import timezone
 
     from inference.labels import EMOTIONS
-    from screenings.models import EmotionSample, Marker, Participant, Question
+    from screenings.models import EmotionSample, Participant, Question, Scene
     from tests.factories import AnswerFactory, OrganizerFactory, QuestionFactory, ScreeningFactory
 
     organizer = OrganizerFactory(username="report-benchmark")
     screening = ScreeningFactory(owner=organizer, slug=slug, stimulus_duration=float(seconds))
     for index in range(6):
-        Marker.objects.create(
+        Scene.objects.create(
             screening=screening, start=index * seconds / 6, end=(index + 1) * seconds / 6, label=f"Act {index + 1}"
         )
     mood = QuestionFactory(screening=screening, phase=Question.Phase.BOTH, kind=Question.Kind.LIKERT5, text="Mood?")

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from inference.labels import EMOTIONS
 from screenings import services
-from screenings.models import Answer, EmotionSample, Marker, Participant, Question, Screening
+from screenings.models import Answer, EmotionSample, Participant, Question, Scene, Screening
 
 
 class OrganizerFactory(factory.django.DjangoModelFactory):
@@ -59,9 +59,9 @@ class QuestionFactory(factory.django.DjangoModelFactory):
     order = factory.Sequence(lambda n: n)
 
 
-class MarkerFactory(factory.django.DjangoModelFactory):
+class SceneFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = Marker
+        model = Scene
 
     screening = factory.SubFactory(ScreeningFactory)
     start = 0.0

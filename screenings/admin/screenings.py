@@ -27,9 +27,9 @@ from screenings.admin.mixins import OrganizerAccessMixin, OrganizerPermissionsMi
 from screenings.models import (
     MINIMUM_SAMPLING_INTERVAL,
     SAMPLING_INTERVAL_CHOICES,
-    Marker,
     Participant,
     Question,
+    Scene,
     Screening,
 )
 from screenings.reports.exporters import spreadsheet_safe
@@ -44,8 +44,8 @@ class QuestionInline(OrganizerPermissionsMixin, admin.StackedInline):
               ("low_label", "high_label")]  # fmt: skip
 
 
-class MarkerInline(OrganizerPermissionsMixin, admin.TabularInline):
-    model = Marker
+class SceneInline(OrganizerPermissionsMixin, admin.TabularInline):
+    model = Scene
     extra = 0
     fields = ["start", "end", "label"]
 
@@ -65,10 +65,10 @@ INLINE_SERVICES = {
         update=lambda question, changes: services.question_update(question=question, **changes),
         delete=lambda question: services.question_delete(question=question),
     ),
-    Marker: InlineWrites(
-        create=lambda screening, fields: services.marker_create(screening=screening, **fields),
-        update=lambda marker, changes: services.marker_update(marker=marker, **changes),
-        delete=lambda marker: services.marker_delete(marker=marker),
+    Scene: InlineWrites(
+        create=lambda screening, fields: services.scene_create(screening=screening, **fields),
+        update=lambda scene, changes: services.scene_update(scene=scene, **changes),
+        delete=lambda scene: services.scene_delete(scene=scene),
     ),
 }
 
@@ -95,7 +95,7 @@ class InviteForm(forms.Form):
 
 @admin.register(Screening)
 class ScreeningAdmin(OrganizerAccessMixin, admin.ModelAdmin):
-    inlines = [QuestionInline, MarkerInline]
+    inlines = [QuestionInline, SceneInline]
     list_display = ["title", "status", "invited_count", "completed_count", "sample_count", "live_link", "created_at"]
     list_filter = ["status"]
     search_fields = ["title", "slug"]

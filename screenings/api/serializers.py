@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from inference import MINIMUM_INTERVAL
 from screenings.analyses.progress import analysis_progress
-from screenings.models import Answer, Marker, MediaAnalysis, Participant, Question, Screening
+from screenings.models import Answer, MediaAnalysis, Participant, Question, Scene, Screening
 from screenings.services import MAX_INVITES_PER_REQUEST
 from screenings.web.links import open_link_url, participant_link_url
 
@@ -75,14 +75,14 @@ class QuestionSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class MarkerSerializer(serializers.ModelSerializer):
+class SceneSerializer(serializers.ModelSerializer):
     class Meta:
-        model = Marker
+        model = Scene
         fields = ["id", "start", "end", "label"]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         current = {"start": self.instance.start, "end": self.instance.end} if self.instance else {}
-        _run_model_clean(Marker(**{**current, **attrs}))
+        _run_model_clean(Scene(**{**current, **attrs}))
         return attrs
 
 

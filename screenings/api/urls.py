@@ -10,7 +10,7 @@ router.register("analyses", analyses.MediaAnalysisViewSet, basename="api-analysi
 nested = DefaultRouter(trailing_slash=True)
 nested.include_root_view = False
 nested.register("questions", views.QuestionViewSet, basename="screening-question")
-nested.register("markers", views.MarkerViewSet, basename="screening-marker")
+nested.register("scenes", views.SceneViewSet, basename="screening-scene")
 nested.register("participants", views.ParticipantViewSet, basename="screening-participant")
 nested.register("answers", views.AnswerViewSet, basename="screening-answer")
 

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from screenings import selectors, services
 from screenings.api import serializers
-from screenings.models import Answer, Marker, Participant, Question, Screening
+from screenings.models import Answer, Participant, Question, Scene, Screening
 from screenings.reports.builder import screening_report
 from screenings.reports.options import ReportOptionsForm
 from screenings.web.downloads import export_response
@@ -109,21 +109,21 @@ class QuestionViewSet(ScreeningScopedMixin, viewsets.ModelViewSet):
         services.question_delete(question=instance)
 
 
-class MarkerViewSet(ScreeningScopedMixin, viewsets.ModelViewSet):
-    serializer_class = serializers.MarkerSerializer
-    queryset = Marker.objects.none()
+class SceneViewSet(ScreeningScopedMixin, viewsets.ModelViewSet):
+    serializer_class = serializers.SceneSerializer
+    queryset = Scene.objects.none()
 
-    def get_queryset(self) -> QuerySet[Marker]:
-        return self.get_screening().markers.all()
+    def get_queryset(self) -> QuerySet[Scene]:
+        return self.get_screening().scenes.all()
 
-    def perform_create(self, serializer: serializers.MarkerSerializer) -> None:
-        serializer.instance = services.marker_create(screening=self.get_screening(), **serializer.validated_data)
+    def perform_create(self, serializer: serializers.SceneSerializer) -> None:
+        serializer.instance = services.scene_create(screening=self.get_screening(), **serializer.validated_data)
 
-    def perform_update(self, serializer: serializers.MarkerSerializer) -> None:
-        serializer.instance = services.marker_update(marker=serializer.instance, **serializer.validated_data)
+    def perform_update(self, serializer: serializers.SceneSerializer) -> None:
+        serializer.instance = services.scene_update(scene=serializer.instance, **serializer.validated_data)
 
-    def perform_destroy(self, instance: Marker) -> None:
-        services.marker_delete(marker=instance)
+    def perform_destroy(self, instance: Scene) -> None:
+        services.scene_delete(scene=instance)
 
 
 class ParticipantViewSet(

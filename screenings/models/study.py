@@ -167,10 +167,10 @@ class Question(models.Model):
         check_question_definition(self)
 
 
-class Marker(models.Model):
+class Scene(models.Model):
     """A scene of the stimulus, defined by the organizer."""
 
-    screening = models.ForeignKey(Screening, on_delete=models.CASCADE, related_name="markers")
+    screening = models.ForeignKey(Screening, on_delete=models.CASCADE, related_name="scenes")
     start = models.FloatField(validators=[MinValueValidator(0)], help_text="Seconds into the stimulus.")
     end = models.FloatField(validators=[MinValueValidator(0)], help_text="Seconds into the stimulus.")
     label = models.CharField(max_length=120)

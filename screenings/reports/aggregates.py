@@ -177,18 +177,18 @@ def _shares(counts: dict[str, int]) -> dict[str, float]:
 
 
 def scene_summaries(screening: Screening, *, slots: SlotTotals | None = None) -> list[dict[str, Any]]:
-    """The reaction summary and mean probabilities within each scene (marker) over included faces.
+    """The reaction summary and mean probabilities within each scene over included faces.
 
     The slots wholly inside a scene come from the slot totals; the samples in the slot or two
     that a scene's edges cut through are read one by one (one query for all scenes).
     """
     slots = included_slots(screening) if slots is None else slots
-    markers = screening_scenes(screening)
-    edges = {marker.pk: _scene_edges(marker.start, marker.end, slots.width) for marker in markers}
+    defined = screening_scenes(screening)
+    edges = {scene.pk: _scene_edges(scene.start, scene.end, slots.width) for scene in defined}
     edge_samples = included_faces_within(screening, [span for spans in edges.values() for span in spans[1]])
     scenes = []
-    for marker in markers:
-        (first, stop), spans = edges[marker.pk]
+    for scene in defined:
+        (first, stop), spans = edges[scene.pk]
         inside = (slots.slots >= first) & (slots.slots < stop)
         total = float(slots.faces[inside].sum())
         sums = slots.sums[inside].sum(axis=0)
@@ -200,9 +200,9 @@ def scene_summaries(screening: Screening, *, slots: SlotTotals | None = None) ->
                 dominant = dominant + [dominant_emotion == emotion for emotion in EMOTIONS]
         scenes.append(
             {
-                "label": marker.label,
-                "start": marker.start,
-                "end": marker.end,
+                "label": scene.label,
+                "start": scene.start,
+                "end": scene.end,
                 "shares": {e: (float(dominant[i]) / total if total else 0.0) for i, e in enumerate(EMOTIONS)},
                 "means": {e: (float(sums[i]) / total if total else None) for i, e in enumerate(EMOTIONS)},
             }

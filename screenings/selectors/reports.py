@@ -16,10 +16,10 @@ from inference import EMOTIONS
 from screenings.models import (
     Answer,
     EmotionSample,
-    Marker,
     Participant,
     ParticipantTotals,
     Question,
+    Scene,
     Screening,
     TimelineSlot,
 )
@@ -142,8 +142,8 @@ def screening_questions(screening: Screening) -> list[Question]:
     return list(screening.questions.all())
 
 
-def screening_scenes(screening: Screening) -> list[Marker]:
-    return list(screening.markers.all())
+def screening_scenes(screening: Screening) -> list[Scene]:
+    return list(screening.scenes.all())
 
 
 def included_answer_rows(screening: Screening, *, phase: str | None = None) -> QuerySet:

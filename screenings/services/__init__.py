@@ -40,9 +40,9 @@ from screenings.services.samples import (
     sample_record,
 )
 from screenings.services.scenes import (
-    marker_create,
-    marker_delete,
-    marker_update,
+    scene_create,
+    scene_delete,
+    scene_update,
 )
 from screenings.services.screenings import (
     screening_close,
@@ -69,9 +69,6 @@ __all__ = [
     "capture_disconnection_record",
     "captured_sample_record",
     "invites_create",
-    "marker_create",
-    "marker_delete",
-    "marker_update",
     "participant_complete",
     "participant_consent",
     "participant_decline",
@@ -86,6 +83,9 @@ __all__ = [
     "questionnaire_submit",
     "sample_frame_keep",
     "sample_record",
+    "scene_create",
+    "scene_delete",
+    "scene_update",
     "screening_close",
     "screening_create",
     "screening_delete",

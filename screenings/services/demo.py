@@ -124,7 +124,7 @@ def demo_screening_load() -> tuple[Screening, AbstractUser, str, bool]:
     for order, definition in enumerate(DEMO_QUESTIONS):
         services.question_create(screening=screening, order=order, **definition)
     for index, (label, _) in enumerate(SCENES):
-        services.marker_create(
+        services.scene_create(
             screening=screening, start=index * SCENE_SECONDS, end=(index + 1) * SCENE_SECONDS, label=label
         )
     services.screening_open(screening=screening)

@@ -4,27 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from screenings.models import Marker, Screening
+from screenings.models import Scene, Screening
 
 
-def marker_create(*, screening: Screening, **fields: Any) -> Marker:
+def scene_create(*, screening: Screening, **fields: Any) -> Scene:
     """Add a scene to ``screening``."""
-    marker = Marker(screening=screening, **fields)
-    marker.clean()
-    marker.save()
-    return marker
+    scene = Scene(screening=screening, **fields)
+    scene.clean()
+    scene.save()
+    return scene
 
 
-def marker_update(*, marker: Marker, **changes: Any) -> Marker:
+def scene_update(*, scene: Scene, **changes: Any) -> Scene:
     """Change the given fields of a scene and save only those."""
     for field, value in changes.items():
-        setattr(marker, field, value)
-    marker.clean()
+        setattr(scene, field, value)
+    scene.clean()
     if changes:
-        marker.save(update_fields=list(changes))
-    return marker
+        scene.save(update_fields=list(changes))
+    return scene
 
 
-def marker_delete(*, marker: Marker) -> None:
+def scene_delete(*, scene: Scene) -> None:
     """Delete a scene; the samples are not touched (scenes only group media time in reports)."""
-    marker.delete()
+    scene.delete()

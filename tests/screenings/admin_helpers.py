@@ -44,8 +44,8 @@ def screening_form(**changes: Any) -> dict[str, Any]:
         "completion_redirect_url": "",
         "questions-TOTAL_FORMS": "0",
         "questions-INITIAL_FORMS": "0",
-        "markers-TOTAL_FORMS": "0",
-        "markers-INITIAL_FORMS": "0",
+        "scenes-TOTAL_FORMS": "0",
+        "scenes-INITIAL_FORMS": "0",
     }
     data.update(changes)
     return data

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import reverse
 
-from screenings.models import Answer, EmotionSample, Marker, Participant, Question, Screening
+from screenings.models import Answer, EmotionSample, Participant, Question, Scene, Screening
 from tests.factories import (
     AnswerFactory,
     EmotionSampleFactory,
@@ -136,7 +136,7 @@ class TestSecondOrganizerIsRefused:
     ("model", "admin_model", "field"),
     [
         (Question, Screening, "screening"),
-        (Marker, Screening, "screening"),
+        (Scene, Screening, "screening"),
         (Participant, Participant, "screening"),
         (Answer, Answer, "participant"),
         (Answer, Answer, "question"),

@@ -55,20 +55,20 @@ class TestScreeningForm:
             "questions-TOTAL_FORMS": "1", "questions-0-phase": "both", "questions-0-kind": "likert5",
             "questions-0-text": "Mood?", "questions-0-required": "on", "questions-0-order": "0",
             "questions-0-choices": "[]",
-            "markers-TOTAL_FORMS": "1", "markers-0-start": "0", "markers-0-end": "5", "markers-0-label": "Logo",
+            "scenes-TOTAL_FORMS": "1", "scenes-0-start": "0", "scenes-0-end": "5", "scenes-0-label": "Logo",
         })  # fmt: skip
         response = organizer_client.post(ADD_URL, data)
         assert response.status_code == 302, response.context["adminform"].form.errors
         screening = Screening.objects.get(slug="new-ad")
         assert screening.owner == organizer and screening.status == Screening.Status.DRAFT
-        assert screening.questions.get().phase == "both" and screening.markers.get().label == "Logo"
+        assert screening.questions.get().phase == "both" and screening.scenes.get().label == "Logo"
 
     @pytest.mark.parametrize(
         ("field", "value", "message"),
         [
             ("sampling_interval", "0.1", "greater than or equal to 0.2"),
             ("questions-0-choices", '["Only one"]', "at least two choices"),
-            ("markers-0-end", "0", "must end after it starts"),
+            ("scenes-0-end", "0", "must end after it starts"),
         ],
     )
     def test_bad_values_are_refused_with_a_message(self, organizer_client, field, value, message):
@@ -76,7 +76,7 @@ class TestScreeningForm:
         data.update({
             "questions-TOTAL_FORMS": "1", "questions-0-phase": "after", "questions-0-kind": "single",
             "questions-0-text": "Pick", "questions-0-order": "0", "questions-0-choices": '["A", "B"]',
-            "markers-TOTAL_FORMS": "1", "markers-0-start": "1", "markers-0-end": "5", "markers-0-label": "Logo",
+            "scenes-TOTAL_FORMS": "1", "scenes-0-start": "1", "scenes-0-end": "5", "scenes-0-label": "Logo",
         })  # fmt: skip
         data[field] = value
         response = organizer_client.post(ADD_URL, data)

@@ -7,10 +7,10 @@ from rest_framework.test import APIClient
 from screenings.models import Screening
 from tests.factories import (
     AnswerFactory,
-    MarkerFactory,
     OrganizerFactory,
     ParticipantFactory,
     QuestionFactory,
+    SceneFactory,
     ScreeningFactory,
 )
 
@@ -22,7 +22,7 @@ def every_url(screening) -> list[tuple[str, str]]:
     """Each method and address under one screening, with an object of each kind to address."""
     participant = ParticipantFactory(screening=screening)
     question = QuestionFactory(screening=screening)
-    marker = MarkerFactory(screening=screening)
+    scene = SceneFactory(screening=screening)
     answer = AnswerFactory(participant=participant, question=question)
     root = f"/api/screenings/{screening.pk}/"
     return [
@@ -31,9 +31,9 @@ def every_url(screening) -> list[tuple[str, str]]:
         ("get", root + "questions/"), ("post", root + "questions/"),
         ("get", f"{root}questions/{question.pk}/"), ("put", f"{root}questions/{question.pk}/"),
         ("patch", f"{root}questions/{question.pk}/"), ("delete", f"{root}questions/{question.pk}/"),
-        ("get", root + "markers/"), ("post", root + "markers/"),
-        ("get", f"{root}markers/{marker.pk}/"), ("put", f"{root}markers/{marker.pk}/"),
-        ("patch", f"{root}markers/{marker.pk}/"), ("delete", f"{root}markers/{marker.pk}/"),
+        ("get", root + "scenes/"), ("post", root + "scenes/"),
+        ("get", f"{root}scenes/{scene.pk}/"), ("put", f"{root}scenes/{scene.pk}/"),
+        ("patch", f"{root}scenes/{scene.pk}/"), ("delete", f"{root}scenes/{scene.pk}/"),
         ("get", root + "participants/"), ("post", root + "participants/"),
         ("get", f"{root}participants/{participant.pk}/"), ("post", f"{root}participants/{participant.pk}/erase/"),
         ("get", root + "answers/"), ("get", f"{root}answers/{answer.pk}/"),
@@ -51,7 +51,7 @@ def assert_nothing_changed(screening: Screening) -> None:
     screening.refresh_from_db()
     assert screening.status == Screening.Status.OPEN and screening.title.startswith("Trailer test")
     assert screening.participants.count() == 1 and screening.participants.get().erased_at is None
-    assert screening.questions.get().text != "Changed?" and screening.markers.get().label == "Opening"
+    assert screening.questions.get().text != "Changed?" and screening.scenes.get().label == "Opening"
 
 
 class TestAnotherOrganizer:
@@ -72,7 +72,7 @@ class TestAnotherOrganizer:
     def test_an_address_of_a_screening_that_does_not_exist_is_404(self, organizer):
         client = APIClient()
         client.force_authenticate(organizer)
-        for suffix in ["", "questions/", "markers/", "participants/", "answers/"]:
+        for suffix in ["", "questions/", "scenes/", "participants/", "answers/"]:
             assert client.get(f"/api/screenings/999999/{suffix}").status_code == 404
 
     def test_a_collaborator_reaches_every_address_of_a_shared_screening(self, other_organizer, screening):
@@ -80,7 +80,7 @@ class TestAnotherOrganizer:
         client = APIClient()
         client.force_authenticate(other_organizer)
         root = f"/api/screenings/{screening.pk}/"
-        for suffix in ["", "questions/", "markers/", "participants/", "answers/"]:
+        for suffix in ["", "questions/", "scenes/", "participants/", "answers/"]:
             assert client.get(root + suffix).status_code == 200
 
     def test_a_superuser_reaches_any_screening(self, screening):

@@ -13,7 +13,7 @@ def test_the_demo_loads_an_open_screening_with_a_playable_stimulus_and_prints_a_
     screening = Screening.objects.get(slug="demo-trailer")
     assert screening.is_open
     assert screening.stimulus_duration == pytest.approx(18, abs=0.1)
-    assert screening.questions.count() >= 5 and screening.markers.count() == 3
+    assert screening.questions.count() >= 5 and screening.scenes.count() == 3
     password = output.split("password ")[1].split()[0]
     assert authenticate(username="organizer", password=password) is not None
     assert "/s/demo-trailer/join/" in output

@@ -15,9 +15,9 @@ from screenings.reports.builder import participant_report, screening_report
 from tests.factories import (
     AnswerFactory,
     EmotionSampleFactory,
-    MarkerFactory,
     ParticipantFactory,
     QuestionFactory,
+    SceneFactory,
     ScreeningFactory,
 )
 
@@ -47,8 +47,8 @@ def sample(participant, media_time, *, face=True, **values):
 def study(organizer):
     """Two included watchers, one excluded, one who declined, one only invited."""
     screening = ScreeningFactory(owner=organizer, slug="study", stimulus_duration=4.0)
-    MarkerFactory(screening=screening, start=0, end=2, label="Opening")
-    MarkerFactory(screening=screening, start=2, end=4, label="Ending")
+    SceneFactory(screening=screening, start=0, end=2, label="Opening")
+    SceneFactory(screening=screening, start=2, end=4, label="Ending")
     mood = QuestionFactory(screening=screening, phase=Question.Phase.BOTH, kind=Question.Kind.LIKERT5, text="Mood?")
     again = QuestionFactory(
         screening=screening, phase=Question.Phase.AFTER, kind=Question.Kind.SINGLE, text="Again?", choices=["Yes", "No"]

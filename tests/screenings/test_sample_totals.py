@@ -11,7 +11,7 @@ from screenings import services
 from screenings.models import Participant, ParticipantTotals, TimelineSlot
 from screenings.reports import aggregates
 from screenings.services import totals as sample_totals
-from tests.factories import MarkerFactory, ParticipantFactory, ScreeningFactory
+from tests.factories import ParticipantFactory, SceneFactory, ScreeningFactory
 from tests.screenings.admin_helpers import admin_url, screening_form
 
 pytestmark = pytest.mark.django_db
@@ -101,8 +101,8 @@ class TestReadFromTheTotals:
         for media_time, values in [(0.2, {"sad": 1.0}), (0.7, {"happy": 1.0}), (1.4, {"happy": 0.8}),
                                    (2.3, {"surprise": 0.9}), (2.6, {"fear": 0.9})]:  # fmt: skip
             services.sample_record(participant=person, media_time=media_time, probabilities=reading(**values))
-        MarkerFactory(screening=screening, start=0.5, end=2.5, label="Middle")
-        MarkerFactory(screening=screening, start=2.4, end=2.55, label="Inside one slot")
+        SceneFactory(screening=screening, start=0.5, end=2.5, label="Middle")
+        SceneFactory(screening=screening, start=2.4, end=2.55, label="Inside one slot")
         middle, inside = aggregates.scene_summaries(screening)
         # 0.7 and 1.4 (happy) and 2.3 (surprise) lie in [0.5, 2.5); 0.2 and 2.6 do not.
         assert middle["shares"]["happy"] == pytest.approx(2 / 3) and middle["shares"]["surprise"] == pytest.approx(
