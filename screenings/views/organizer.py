@@ -8,12 +8,13 @@ from django.shortcuts import render
 
 from screenings import selectors
 from screenings.web.client import live_client_config
+from screenings.web.found import or_404
 
 
 @staff_member_required
 def live_view(request: HttpRequest, screening_id: int) -> HttpResponse:
     """Who is connected, each participant's latest emotion, and the audience's running mean, updated live."""
-    screening = selectors.screening_for_organizer(user=request.user, pk=screening_id)
+    screening = or_404(selectors.screening_for_organizer(user=request.user, pk=screening_id))
     return render(
         request,
         "screenings/organizer/live.html",

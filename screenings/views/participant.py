@@ -15,17 +15,18 @@ from typing import Any
 from urllib.parse import quote
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from screenings import services
 from screenings.capture.protocol import MEDIA_TIME_TOLERANCE
+from screenings.forms.questionnaire import QuestionnaireForm
 from screenings.models import Participant, Question, Screening
-from screenings.rules.questions import QuestionnaireForm
-from screenings.selectors import participant_by_token, questions_for_phase
+from screenings.selectors import participant_by_token, questions_for_phase, screening_by_slug
 from screenings.web.client import camera_client_config, capture_client_config
 from screenings.web.files import ranged_file_response
+from screenings.web.found import or_404
 
 State = Participant.State
 STEP_FOR_STATE: dict[str, str] = {
@@ -57,7 +58,7 @@ def journey_step(*states: str) -> Callable[[ParticipantView], Callable[..., Http
     def decorate(view: ParticipantView) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapper(request: HttpRequest, token: str) -> HttpResponse:
-            participant = participant_by_token(token=token)
+            participant = or_404(participant_by_token(token=token))
             if not participant.screening.is_open and not participant.has_ended:
                 return unavailable(request, participant.screening)
             if participant.state not in states:
@@ -70,7 +71,7 @@ def journey_step(*states: str) -> Callable[[ParticipantView], Callable[..., Http
                 return unavailable(request, participant.screening)
             except services.PhaseError:
                 # Another tab or a double click moved the participant on meanwhile.
-                return redirect(step_url(participant_by_token(token=token)))
+                return redirect(step_url(or_404(participant_by_token(token=token))))
 
         return wrapper
 
@@ -80,7 +81,7 @@ def journey_step(*states: str) -> Callable[[ParticipantView], Callable[..., Http
 @require_GET
 def participant_entry(request: HttpRequest, token: str) -> HttpResponse:
     """The personal link: go to the page of the phase the participant is in."""
-    participant = participant_by_token(token=token)
+    participant = or_404(participant_by_token(token=token))
     if not participant.screening.is_open and not participant.has_ended:
         return unavailable(request, participant.screening)
     return redirect(step_url(participant))
@@ -262,7 +263,7 @@ def done(request: HttpRequest, participant: Participant) -> HttpResponse:
 
 @require_GET
 def ended(request: HttpRequest, token: str) -> HttpResponse:
-    participant = participant_by_token(token=token)
+    participant = or_404(participant_by_token(token=token))
     if participant.state not in (State.DECLINED, State.WITHDRAWN):
         return redirect(step_url(participant))
     return render(
@@ -272,7 +273,7 @@ def ended(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def withdraw(request: HttpRequest, token: str) -> HttpResponse:
-    participant = participant_by_token(token=token)
+    participant = or_404(participant_by_token(token=token))
     if participant.has_ended:
         return redirect(step_url(participant))
     if request.method == "POST":
@@ -288,7 +289,7 @@ def withdraw(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 def stimulus(request: HttpRequest, token: str) -> HttpResponse:
     """The stimulus video, only for participants who are watching (or about to, for the camera check)."""
-    participant = participant_by_token(token=token)
+    participant = or_404(participant_by_token(token=token))
     if participant.state not in (State.WATCHING, State.BEFORE_DONE) or not participant.screening.is_open:
         raise Http404("No stimulus for this link now.")
     if not participant.screening.stimulus:
@@ -299,7 +300,7 @@ def stimulus(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, slug: str) -> HttpResponse:
     """The open link: a landing page, then a new participant (or the returning one with the same panel id)."""
-    screening = get_object_or_404(Screening, slug=slug)
+    screening = or_404(screening_by_slug(slug=slug))
     if not screening.is_open:
         return unavailable(request, screening)
     external_id = (request.POST.get("pid") or request.GET.get("pid") or "").strip()
