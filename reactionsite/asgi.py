@@ -18,7 +18,7 @@ from screenings.capture.routing import websocket_urlpatterns  # noqa: E402
 
 
 def _load_emotion_model() -> None:
-    from inference.predictor import get_predictor
+    from inference import get_predictor
 
     get_predictor()
 

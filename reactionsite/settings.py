@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from inference.config import ConfigurationError, ServingConfig
+from inference import ConfigurationError, ServingConfig
 from reactionsite.env import env_bool, env_int, env_list, env_path, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent

@@ -42,11 +42,11 @@ def _refresh(participant: Participant) -> Participant:
     return Participant.objects.select_related("screening").get(pk=participant.pk)
 
 
-
 async def _frame_allowed(participant: Participant, limits: capture.CaptureLimits) -> bool:
     # In a thread of its own, not the one the database calls queue in: with the scale-out profile the
     # bucket is in Redis.
     return await sync_to_async(frame_allowed, thread_sensitive=False)(participant, limits)
+
 
 class CaptureConsumer(AsyncWebsocketConsumer):
     """One participant's frames: classify each, store it as a sample, acknowledge it in order."""

@@ -142,12 +142,6 @@ def parse_binary_frame(data: bytes, *, duration: float | None, limits: CaptureLi
     return Frame(seq=seq, media_time=media_time, image=image)
 
 
-
-
-
-
-
-
 def sample_from_reading(*, participant: Participant, frame: Frame, reading: Reading) -> EmotionSample:
     """Store the reading as the participant's sample at the frame's media time (the same one if re-sent).
 
