@@ -1,74 +1,42 @@
 """Training an emotion network on labelled faces, with a checkpoint every epoch and resume.
 
 Run from the shell as ``python -m inference.training`` or through the Django
-command ``python manage.py train_emotion_model``; both call :func:`train`.
+command ``python manage.py train_emotion_model``; both call :func:`train`. The run's
+definition and its command-line options are in ``inference.training_options``; what each
+epoch records in the output folder (and a resumed run reads back) in ``inference.training_progress``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from inference.cpu import cpu_has_native_bfloat16
 from inference.datasets import FaceSet, load_faces
 from inference.labels import NUM_CLASSES
-from inference.preprocessing import TEST_TIME_VIEW_COUNTS
+from inference.training_options import (
+    AUGMENTATIONS,
+    TrainingConfig,
+    TrainingError,
+    build_argument_parser,
+    config_from_arguments,
+)
+from inference.training_progress import (
+    HISTORY_CSV,
+    carry_training_time_over,
+    completed_epochs,
+    progress_callback,
+    recorded_best_val_accuracy,
+)
 
 logger = logging.getLogger(__name__)
 
 LAST_CHECKPOINT = "last.keras"
 BEST_MODEL = "best.keras"
-HISTORY_CSV = "history.csv"
-CURVES_PNG = "curves.png"
-STATE_JSON = "state.json"
-
-
-class TrainingError(RuntimeError):
-    """A training run that cannot start as asked."""
-
-
-@dataclass(frozen=True)
-class TrainingConfig:
-    """Everything that defines a training run; saved beside the checkpoints."""
-
-    architecture: str
-    data: str
-    output: str
-    epochs: int
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    label_smoothing: float = 0.1
-    mixed_precision: bool = True
-    train_usage: str = "Training"
-    validation_usage: str = "PublicTest"
-    limit: int | None = None
-    weights_path: str | None = None
-    from_scratch: bool = False
-    backbone_size: int = 96
-    fine_tune_epochs: int = 0
-    fine_tune_learning_rate: float = 1e-5
-    initial_weights: str | None = None
-    teacher: str | None = None
-    distillation_weight: float = 0.5
-    teacher_views: int = 4
-    augmentation: str = "reference"
-    restart_epochs: int | None = None
-    seed: int = 1234
-
-    @property
-    def total_epochs(self) -> int:
-        return self.epochs + self.fine_tune_epochs
-
-
-AUGMENTATIONS = ("reference", "strong")
 
 
 def augmentation_layers(kind: str = "reference"):  # type: ignore[no-untyped-def]
@@ -194,10 +162,6 @@ def learning_rate_schedule(config: TrainingConfig, steps_per_epoch: int):  # typ
     )
 
 
-def snapshot_name(cycle: int) -> str:
-    return f"cycle-{cycle}.keras"
-
-
 def _compile(model, optimizer, config: TrainingConfig) -> None:  # type: ignore[no-untyped-def]
     import keras
 
@@ -244,77 +208,9 @@ def _unfreeze_for_fine_tuning(model, config: TrainingConfig) -> None:  # type: i
     _compile(model, keras.optimizers.Adam(learning_rate=config.fine_tune_learning_rate), config)
 
 
-def _state_path(output: Path) -> Path:
-    return output / STATE_JSON
-
-
-def completed_epochs(output: Path) -> int:
-    """How many epochs the checkpoint in ``output`` has finished (0 when there is none)."""
-    state_file = _state_path(output)
-    if not state_file.exists():
-        return 0
-    return int(json.loads(state_file.read_text())["completed_epochs"])
-
-
-def plot_history(history_csv: Path, png_path: Path) -> None:
-    """Draw accuracy and loss per epoch, training and validation, from the history CSV."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pandas as pd
-
-    history = pd.read_csv(history_csv)
-    epochs = history["epoch"] + 1
-    figure, (accuracy_axis, loss_axis) = plt.subplots(1, 2, figsize=(10, 4))
-    accuracy_axis.plot(epochs, history["accuracy"], label="training")
-    accuracy_axis.plot(epochs, history["val_accuracy"], label="validation")
-    accuracy_axis.set(title="Accuracy", xlabel="epoch")
-    loss_axis.plot(epochs, history["loss"], label="training")
-    loss_axis.plot(epochs, history["val_loss"], label="validation")
-    loss_axis.set(title="Loss", xlabel="epoch")
-    for axis in (accuracy_axis, loss_axis):
-        axis.grid(alpha=0.3)
-        axis.legend()
-    figure.tight_layout()
-    figure.savefig(png_path, dpi=100)
-    plt.close(figure)
-
-
-def _epoch_callback(config: TrainingConfig, output: Path, started: float):  # type: ignore[no-untyped-def]
+def _set_seed_and_precision(config: TrainingConfig) -> None:
     import keras
 
-    class RecordProgress(keras.callbacks.Callback):
-        """After each epoch: remember how far we got and redraw the curves."""
-
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            previous = json.loads(_state_path(output).read_text()) if _state_path(output).exists() else {}
-            best = max(float(previous.get("best_val_accuracy", 0.0)), float((logs or {}).get("val_accuracy", 0.0)))
-            state = {
-                "completed_epochs": epoch + 1,
-                "best_val_accuracy": best,
-                "training_seconds": float(previous.get("training_seconds_before", 0.0)) + time.monotonic() - started,
-                "training_seconds_before": float(previous.get("training_seconds_before", 0.0)),
-                "config": asdict(config),
-            }
-            _state_path(output).write_text(json.dumps(state, indent=2))
-            plot_history(output / HISTORY_CSV, output / CURVES_PNG)
-            if config.restart_epochs is not None and (epoch + 1) % config.restart_epochs == 0:
-                self.model.save(output / snapshot_name((epoch + 1) // config.restart_epochs))
-
-    return RecordProgress()
-
-
-def train(config: TrainingConfig, *, resume: bool = False, verbose: int | str = "auto") -> Path:
-    """Train ``config.architecture`` and return the path of the best model by validation accuracy.
-
-    Each epoch writes ``last.keras`` (with the optimizer, for resuming), ``best.keras``,
-    ``history.csv``, ``curves.png`` and ``state.json`` into ``config.output``.
-    """
-    import keras
-
-    output = Path(config.output)
-    output.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     # The policy is global to the process: set it either way, so one run cannot leak into the next.
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if config.mixed_precision else "float32")
@@ -323,51 +219,81 @@ def train(config: TrainingConfig, *, resume: bool = False, verbose: int | str = 
             "this CPU has no native bfloat16 (avx512_bf16 or amx_bf16): mixed precision is emulated and "
             "several times slower than float32 here; pass --no-mixed-precision"
         )
-    train_faces = load_faces(config.data, usage=config.train_usage, limit=config.limit)
-    validation_faces = load_faces(config.data, usage=config.validation_usage, limit=config.limit)
-    logger.info("training on %d faces, validating on %d", len(train_faces), len(validation_faces))
-    targets = None
-    if config.teacher is not None:
-        logger.info("reading the training faces with the teacher %s (%d views)", config.teacher, config.teacher_views)
-        teacher = teacher_probabilities(config.teacher, train_faces, views=config.teacher_views)
-        agreement = float(np.mean(teacher.argmax(axis=1) == train_faces.labels))
-        logger.info("the teacher agrees with %.1f%% of the training labels", 100 * agreement)
-        targets = distillation_targets(train_faces.labels, teacher, config.distillation_weight)
-    train_data, validation_data = _datasets(config, train_faces, validation_faces, targets)
-    steps_per_epoch = int(np.ceil(len(train_faces) / config.batch_size))
 
-    initial_epoch = 0
+
+def _training_targets(config: TrainingConfig, train_faces: FaceSet) -> np.ndarray | None:
+    """The distillation targets when the run has a teacher; None to train on the one-hot labels."""
+    if config.teacher is None:
+        return None
+    logger.info("reading the training faces with the teacher %s (%d views)", config.teacher, config.teacher_views)
+    teacher = teacher_probabilities(config.teacher, train_faces, views=config.teacher_views)
+    agreement = float(np.mean(teacher.argmax(axis=1) == train_faces.labels))
+    logger.info("the teacher agrees with %.1f%% of the training labels", 100 * agreement)
+    return distillation_targets(train_faces.labels, teacher, config.distillation_weight)
+
+
+def _load_or_build(config: TrainingConfig, output: Path, steps_per_epoch: int, *, resume: bool):  # type: ignore[no-untyped-def]
+    """The model to train and the epoch it starts from: the last checkpoint's when resuming, else a new one's 0."""
+    import keras
+
     last_checkpoint = output / LAST_CHECKPOINT
     if resume and last_checkpoint.exists():
         model = keras.models.load_model(last_checkpoint)
         initial_epoch = completed_epochs(output)
-        state = json.loads(_state_path(output).read_text())
-        state["training_seconds_before"] = state.get("training_seconds", 0.0)
-        _state_path(output).write_text(json.dumps(state, indent=2))
+        carry_training_time_over(output)
         logger.info("resuming after epoch %d", initial_epoch)
-    else:
-        if not resume and last_checkpoint.exists():
-            raise TrainingError(f"{output} already holds a run; pass --resume to continue it or choose another output")
-        model = _build(config, steps_per_epoch)
-        if config.initial_weights is not None:
-            # A new cycle from an earlier run's weights (a warm restart of the learning-rate schedule).
-            model.set_weights(keras.models.load_model(config.initial_weights, compile=False).get_weights())
-        (output / HISTORY_CSV).unlink(missing_ok=True)
+        return model, initial_epoch
+    if not resume and last_checkpoint.exists():
+        raise TrainingError(f"{output} already holds a run; pass --resume to continue it or choose another output")
+    model = _build(config, steps_per_epoch)
+    if config.initial_weights is not None:
+        # A new cycle from an earlier run's weights (a warm restart of the learning-rate schedule).
+        model.set_weights(keras.models.load_model(config.initial_weights, compile=False).get_weights())
+    (output / HISTORY_CSV).unlink(missing_ok=True)
+    return model, 0
+
+
+def _callbacks(config: TrainingConfig, output: Path, *, resumed: bool) -> list:
+    """Per epoch: the last checkpoint, the best model so far, the history row, and the run's progress."""
+    import keras
+
+    best_model = keras.callbacks.ModelCheckpoint(
+        output / BEST_MODEL, monitor="val_accuracy", save_best_only=True, mode="max"
+    )
+    if resumed:
+        # A restarted ModelCheckpoint forgets the best score; start it from the recorded one.
+        best_model.best = recorded_best_val_accuracy(output)
+    return [
+        keras.callbacks.ModelCheckpoint(output / LAST_CHECKPOINT),
+        best_model,
+        keras.callbacks.CSVLogger(output / HISTORY_CSV, append=True),
+        progress_callback(config, output, time.monotonic()),
+    ]
+
+
+def train(config: TrainingConfig, *, resume: bool = False, verbose: int | str = "auto") -> Path:
+    """Train ``config.architecture`` and return the path of the best model by validation accuracy.
+
+    Each epoch writes ``last.keras`` (with the optimizer, for resuming), ``best.keras``,
+    ``history.csv``, ``curves.png`` and ``state.json`` into ``config.output``.
+    """
+    output = Path(config.output)
+    output.mkdir(parents=True, exist_ok=True)
+    _set_seed_and_precision(config)
+    train_faces = load_faces(config.data, usage=config.train_usage, limit=config.limit)
+    validation_faces = load_faces(config.data, usage=config.validation_usage, limit=config.limit)
+    logger.info("training on %d faces, validating on %d", len(train_faces), len(validation_faces))
+    targets = _training_targets(config, train_faces)
+    train_data, validation_data = _datasets(config, train_faces, validation_faces, targets)
+    steps_per_epoch = int(np.ceil(len(train_faces) / config.batch_size))
+    model, initial_epoch = _load_or_build(config, output, steps_per_epoch, resume=resume)
     if initial_epoch >= config.total_epochs:
         logger.info("nothing to do: %d of %d epochs already done", initial_epoch, config.total_epochs)
         return output / BEST_MODEL
 
-    callbacks = [
-        keras.callbacks.ModelCheckpoint(last_checkpoint),
-        keras.callbacks.ModelCheckpoint(output / BEST_MODEL, monitor="val_accuracy", save_best_only=True, mode="max"),
-        keras.callbacks.CSVLogger(output / HISTORY_CSV, append=True),
-        _epoch_callback(config, output, time.monotonic()),
-    ]
-    if initial_epoch > 0:
-        # A restarted ModelCheckpoint forgets the best score; start it from the recorded one.
-        callbacks[1].best = json.loads(_state_path(output).read_text())["best_val_accuracy"]
-    fit = {"validation_data": validation_data, "callbacks": callbacks, "verbose": verbose, "shuffle": False}
+    callbacks = _callbacks(config, output, resumed=initial_epoch > 0)
     # shuffle=False: the dataset reshuffles itself every epoch.
+    fit = {"validation_data": validation_data, "callbacks": callbacks, "verbose": verbose, "shuffle": False}
     if initial_epoch < config.epochs:
         model.fit(train_data, epochs=config.epochs, initial_epoch=initial_epoch, **fit)
         initial_epoch = config.epochs
@@ -375,80 +301,6 @@ def train(config: TrainingConfig, *, resume: bool = False, verbose: int | str = 
         _unfreeze_for_fine_tuning(model, config)
         model.fit(train_data, epochs=config.total_epochs, initial_epoch=initial_epoch, **fit)
     return output / BEST_MODEL
-
-
-def build_argument_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    """The command-line options shared by ``python -m inference.training`` and the manage.py command."""
-    parser = parser or argparse.ArgumentParser(description="Train an emotion network on FER2013-layout data.")
-    parser.add_argument("--arch", required=True, help="architecture: paper_cnn, vgg_bn or resnet50")
-    parser.add_argument("--data", required=True, help="FER2013-layout CSV (.csv or .csv.gz) or image-folder root")
-    parser.add_argument("--epochs", type=int, required=True)
-    parser.add_argument("--output", required=True, help="folder for checkpoints, history and curves")
-    parser.add_argument("--resume", action="store_true", help="continue the run saved in --output")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--label-smoothing", type=float, default=0.1)
-    parser.add_argument("--no-mixed-precision", action="store_true")
-    parser.add_argument("--train-usage", default="Training", help="Usage value (CSV) or sub-folder (folders)")
-    parser.add_argument("--validation-usage", default="PublicTest")
-    parser.add_argument("--limit", type=int, default=None, help="use only the first N faces of each split")
-    parser.add_argument("--weights", default=None, help="local ImageNet 'notop' weights file (resnet50 only)")
-    parser.add_argument("--from-scratch", action="store_true", help="resnet50 without ImageNet weights")
-    parser.add_argument("--backbone-size", type=int, default=96, help="resnet50 input side (faces are resized to it)")
-    parser.add_argument("--fine-tune-epochs", type=int, default=0, help="stage two: epochs with every layer trainable")
-    parser.add_argument("--fine-tune-learning-rate", type=float, default=1e-5)
-    parser.add_argument("--initial-weights", default=None, help="start from this .keras model's weights")
-    parser.add_argument(
-        "--teacher", default=None, help="distil: learn from this .keras model's probabilities as well as the labels"
-    )
-    parser.add_argument(
-        "--distillation-weight", type=float, default=0.5, help="share of the teacher in each target (0-1)"
-    )
-    parser.add_argument("--teacher-views", type=int, default=4, help="test-time views the teacher reads: 1, 2 or 4")
-    parser.add_argument(
-        "--augmentation", default="reference", choices=AUGMENTATIONS, help="training augmentation (see the model card)"
-    )
-    parser.add_argument(
-        "--restart-epochs",
-        type=int,
-        default=None,
-        help="cosine warm restarts: cycle length in epochs; each cycle's end is saved as cycle-N.keras",
-    )
-    parser.add_argument("--seed", type=int, default=1234, help="seed for the shuffling, augmentation and first weights")
-    return parser
-
-
-# The options named otherwise than the TrainingConfig field they set. Every other field is set
-# by the option of its own name, so a field added without an option fails loudly, not silently.
-OPTION_FOR_FIELD = {"architecture": "arch", "weights_path": "weights", "mixed_precision": "no_mixed_precision"}
-# Options that say the opposite of their field.
-NEGATED_OPTIONS = frozenset({"no_mixed_precision"})
-
-
-def config_from_arguments(arguments: argparse.Namespace | dict) -> TrainingConfig:
-    """The run's ``TrainingConfig`` from the parsed options (argparse's, or a manage.py command's dict).
-
-    Every field is read from its option (``OPTION_FOR_FIELD`` names the few that differ); a bad
-    combination raises ``TrainingError`` naming the option.
-    """
-    values = vars(arguments) if isinstance(arguments, argparse.Namespace) else arguments
-    if values["epochs"] < 1:
-        raise TrainingError("--epochs must be at least 1")
-    if values["fine_tune_epochs"] < 0:
-        raise TrainingError("--fine-tune-epochs must not be negative")
-    if not 0.0 <= values["distillation_weight"] <= 1.0:
-        raise TrainingError("--distillation-weight must be between 0 and 1")
-    if values["restart_epochs"] is not None and values["restart_epochs"] < 1:
-        raise TrainingError("--restart-epochs must be at least 1")
-    if values["teacher_views"] not in TEST_TIME_VIEW_COUNTS:
-        raise TrainingError(f"--teacher-views must be one of {', '.join(map(str, TEST_TIME_VIEW_COUNTS))}")
-    chosen: dict[str, Any] = {}
-    for field in fields(TrainingConfig):
-        option = OPTION_FOR_FIELD.get(field.name, field.name)
-        chosen[field.name] = not values[option] if option in NEGATED_OPTIONS else values[option]
-    # A manage.py caller may pass paths as Path objects; the config (saved as JSON) holds strings.
-    chosen["data"], chosen["output"] = str(chosen["data"]), str(chosen["output"])
-    return TrainingConfig(**chosen)
 
 
 def main(argv: list[str] | None = None) -> int:

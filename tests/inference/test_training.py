@@ -15,15 +15,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from inference.datasets import DatasetError, load_faces
-from inference.training import (
-    OPTION_FOR_FIELD,
-    TrainingConfig,
-    build_argument_parser,
-    completed_epochs,
-    config_from_arguments,
-    distillation_targets,
-    train,
-)
+from inference.training import distillation_targets, train
+from inference.training_options import OPTION_FOR_FIELD, TrainingConfig, build_argument_parser, config_from_arguments
+from inference.training_progress import completed_epochs
 
 ROOT = Path(__file__).resolve().parents[2]
 

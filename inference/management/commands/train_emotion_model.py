@@ -4,7 +4,8 @@ from argparse import ArgumentParser
 from django.core.management.base import BaseCommand, CommandError
 
 from inference.datasets import DatasetError
-from inference.training import TrainingError, build_argument_parser, config_from_arguments, train
+from inference.training import train
+from inference.training_options import TrainingError, build_argument_parser, config_from_arguments
 
 
 class Command(BaseCommand):
