@@ -15,6 +15,22 @@ from inference import EMOTION_COLOURS, EMOTIONS
 from screenings.reports.aggregates import answer_sort_key
 
 
+def _literal(text: Any) -> str:
+    """``text`` as matplotlib draws it letter for letter, never as mathtext.
+
+    Titles, tick labels and answers come from organizers and participants; matplotlib reads
+    text between two ``$`` as math, which draws ``$x^2$`` wrongly and fails on ``$a^^b$``.
+    An escaped ``\\$`` is drawn as ``$``, so text with every dollar escaped is never math.
+    """
+    return str(text).replace("$", r"\$")
+
+
+def _shortened(text: Any, length: int) -> str:
+    """At most ``length`` characters of ``text``, cut before escaping so no escape is cut in half."""
+    text = str(text)
+    return _literal(text if len(text) <= length else text[: length - 1] + "…")
+
+
 def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.tight_layout()
@@ -40,7 +56,7 @@ def timeline_png(
     for emotion in EMOTIONS:
         axis.plot(times, [p[emotion] if p[emotion] is not None else float("nan") for p in points],
                   label=emotion, color=EMOTION_COLOURS[emotion], linewidth=1.4)  # fmt: skip
-    axis.set(xlabel="media time (s)", ylabel="probability", ylim=(0, 1), title=title)
+    axis.set(xlabel="media time (s)", ylabel="probability", ylim=(0, 1), title=_literal(title))
     axis.grid(alpha=0.3)
     axis.legend(ncol=7, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
     return _png(figure)
@@ -52,7 +68,7 @@ def summary_png(shares: dict[str, float], *, title: str = "Summary of reactions"
     if not any(shares.values()):
         return _empty(figure, axis, "No faces were read yet.")
     axis.bar(list(EMOTIONS), [shares[e] * 100 for e in EMOTIONS], color=[EMOTION_COLOURS[e] for e in EMOTIONS])
-    axis.set(ylabel="% of samples", title=title)
+    axis.set(ylabel="% of samples", title=_literal(title))
     axis.grid(axis="y", alpha=0.3)
     return _png(figure)
 
@@ -67,7 +83,7 @@ def scenes_png(scenes: list[dict[str, Any]]) -> bytes:
         positions = [s + index * width for s in range(len(scenes))]
         axis.bar(positions, [scene["shares"][emotion] * 100 for scene in scenes], width, label=emotion,
                  color=EMOTION_COLOURS[emotion])  # fmt: skip
-    axis.set_xticks([s + 0.4 - width / 2 for s in range(len(scenes))], [scene["label"] for scene in scenes])
+    axis.set_xticks([s + 0.4 - width / 2 for s in range(len(scenes))], [_literal(scene["label"]) for scene in scenes])
     axis.set(ylabel="% of samples", title="Reactions per scene")
     axis.legend(ncol=7, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
     return _png(figure)
@@ -87,8 +103,8 @@ def distribution_png(question: dict[str, Any]) -> bytes:
         axis.bar([a + index * width for a in range(len(answers))], [counts.get(x, 0) for x in answers], width,
                  label=phase, color="#9bb4e8" if phase == "before" else "#2f5bd3")  # fmt: skip
     axis.set_xticks([a + width * (len(phases) - 1) / 2 for a in range(len(answers))],
-                    [x if len(x) < 18 else x[:16] + "…" for x in answers], rotation=20)  # fmt: skip
-    axis.set(ylabel="participants", title=question["question"][:70])
+                    [_shortened(x, 17) for x in answers], rotation=20)  # fmt: skip
+    axis.set(ylabel="participants", title=_shortened(question["question"], 70))
     axis.legend(fontsize=8)
     return _png(figure)
 
@@ -101,7 +117,7 @@ def emotion_by_answer_png(table: dict[str, Any], *, emotion: str = "happy") -> b
         return _empty(figure, axis, "No answers joined with emotion readings yet.")
     positions = range(len(rows))
     axis.bar(positions, [row["means"][emotion] for row in rows], color=EMOTION_COLOURS[emotion])
-    axis.set_xticks(positions, [str(row["answer"])[:16] for row in rows])
-    axis.set(ylabel=f"mean {emotion} while watching", title=table["question"][:70])
+    axis.set_xticks(positions, [_shortened(row["answer"], 16) for row in rows])
+    axis.set(ylabel=f"mean {emotion} while watching", title=_shortened(table["question"], 70))
     axis.grid(axis="y", alpha=0.3)
     return _png(figure)

@@ -10,6 +10,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
+from xml.sax.saxutils import escape
 
 from django.db import connection
 from django.db.models import Case, F, IntegerField, Value, When
@@ -58,6 +59,15 @@ def spreadsheet_safe(text: str) -> str:
     formula on the organizer's computer (CSV injection); a leading apostrophe shows it as text.
     """
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def pdf_text(text: str) -> str:
+    """Text for a ReportLab ``Paragraph``, shown as typed.
+
+    A paragraph reads its text as markup: a title ``<img src="/any/file.jpg"/>`` would embed any
+    image the server can read, and an unclosed ``<b>`` would fail the whole PDF.
+    """
+    return escape(text)
 
 
 def _value_text(value: Any) -> str:
@@ -172,7 +182,7 @@ class XlsxExporter(Exporter):
         report = screening_report(screening)
         workbook = Workbook(write_only=True)
         summary = workbook.create_sheet("summary")
-        summary.append(["screening", screening.title])
+        summary.append(["screening", spreadsheet_safe(screening.title)])
         for step, count in report["funnel"].items():
             summary.append([step, count])
         summary.append([])
@@ -187,9 +197,8 @@ class XlsxExporter(Exporter):
         scenes.append(["scene", "start", "end", *(f"share {e}" for e in EMOTIONS), *(f"mean {e}" for e in EMOTIONS)])
         for scene in report["scenes"]:
             shares = [scene["shares"][e] for e in EMOTIONS]
-            scenes.append(
-                [scene["label"], scene["start"], scene["end"], *shares, *(scene["means"][e] for e in EMOTIONS)]
-            )
+            label = spreadsheet_safe(scene["label"])
+            scenes.append([label, scene["start"], scene["end"], *shares, *(scene["means"][e] for e in EMOTIONS)])
         participants = workbook.create_sheet("participants")
         header, rows = participant_rows(screening)
         for row in [header, *rows]:
@@ -199,7 +208,7 @@ class XlsxExporter(Exporter):
         for answer in selectors.included_answers(screening):
             answers.append(
                 [answer.participant_id, spreadsheet_safe(answer.participant.external_id), answer.phase,
-                 answer.question.text, _value_text(answer.value)]
+                 spreadsheet_safe(answer.question.text), _value_text(answer.value)]
             )  # fmt: skip
         samples = workbook.create_sheet("samples")
         samples.append(SAMPLE_COLUMNS)
@@ -235,11 +244,14 @@ class PdfExporter(Exporter):
         def image(png: bytes, aspect: float) -> Image:
             return Image(io.BytesIO(png), width=width, height=width * aspect)
 
+        def paragraph(text: str, style: str = "Normal") -> Paragraph:
+            return Paragraph(pdf_text(text), styles[style])
+
         def heading(text: str) -> Paragraph:
-            return Paragraph(text, styles["Heading2"])
+            return paragraph(text, "Heading2")
 
         funnel = report["funnel"]
-        story: list[Any] = [Paragraph(f"Reaction report: {screening.title}", styles["Title"])]
+        story: list[Any] = [paragraph(f"Reaction report: {screening.title}", "Title")]
         story += [heading("Participation"), _pdf_table([list(funnel), list(funnel.values())])]
         story += [
             heading("Audience emotion over the stimulus"),
@@ -261,7 +273,7 @@ class PdfExporter(Exporter):
         for question in report["before_after"]:
             story.append(image(charts.distribution_png(question), 0.53))
             if question["mean_change"] is not None:
-                story.append(Paragraph(f"Mean change after - before: {question['mean_change']:+.2f}", styles["Normal"]))
+                story.append(paragraph(f"Mean change after - before: {question['mean_change']:+.2f}"))
         if report["emotion_by_answer"]:
             story.append(heading("Emotion and answers"))
         for table in report["emotion_by_answer"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -97,8 +98,13 @@ def captured_sample_record(
 
 
 def sample_frame_keep(*, sample: EmotionSample, content: ContentFile) -> EmotionSample:
-    """Keep the raw webcam frame behind a sample (only for screenings that keep frames)."""
-    name = f"frames/{sample.screening_id}/{sample.participant_id}/{sample.media_time:010.3f}.jpg"
+    """Keep the raw webcam frame behind a sample (only for screenings that keep frames).
+
+    The file name holds a random token: ids and media times are easy to guess, and a kept frame
+    is a participant's face, so nobody may find one from its path. ``upload_to`` adds ``frames/``.
+    """
+    token = secrets.token_urlsafe(16)
+    name = f"{sample.screening_id}/{sample.participant_id}/{sample.media_time:010.3f}-{token}.jpg"
     sample.frame.save(name, content, save=False)
     EmotionSample.objects.filter(pk=sample.pk).update(frame=sample.frame.name)
     return sample

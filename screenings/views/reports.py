@@ -65,7 +65,10 @@ def chart(request: HttpRequest, screening_id: int, name: str) -> HttpResponse:
         table = next((t for t in emotion_by_answer_items(screening) if t["chart"] == name), None)
         if table is None:
             raise Http404("No such question.")
-        png = charts.emotion_by_answer_png(table, emotion=request.GET.get("emotion", "happy"))
+        emotion = request.GET.get("emotion", "happy")
+        if emotion not in EMOTIONS:
+            return HttpResponse(f"emotion must be one of {', '.join(EMOTIONS)}", status=400, content_type="text/plain")
+        png = charts.emotion_by_answer_png(table, emotion=emotion)
     else:
         raise Http404("No such chart.")
     return HttpResponse(png, content_type="image/png")

@@ -304,7 +304,12 @@ class TestSecondOrganizer:
         participant = study.participants.first()
         urls = [
             report_url(study),
-            report_url(study, "organizer-chart", "timeline"),
+            *(report_url(study, "organizer-chart", name) for name in ("timeline", "summary", "scenes")),
+            *(
+                report_url(study, "organizer-chart", f"{kind}-{q.pk}")
+                for q in study.questions.all()
+                for kind in ("question", "answer")
+            ),
             *(report_url(study, "organizer-download", i) for i in ("samples-csv", "participants-csv", "xlsx", "pdf")),
             report_url(study, "organizer-participant", participant.pk),
             report_url(study, "organizer-participant-chart", participant.pk),
