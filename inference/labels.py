@@ -6,7 +6,7 @@ FACE_SIZE = 48
 # How many test-time views of a face the network can read and average (inference.preprocessing makes them).
 TEST_TIME_VIEW_COUNTS = (1, 2, 4)
 # The site's palette, one colour per emotion: report charts, annotated pictures and the live view
-# (static/js/live.js keeps the same hex codes) all draw with it.
+# (which is given these through its page configuration, screenings/web/client.py) all draw with it.
 EMOTION_COLOURS: dict[str, str] = {
     "angry": "#d62728",
     "disgust": "#8c564b",

@@ -9,7 +9,6 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.core.files import File
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from screenings import selectors
@@ -17,6 +16,7 @@ from screenings.analyses import jobs, storage
 from screenings.analyses.progress import analysis_progress
 from screenings.forms.analyses import ImagesForm, RecordingForm, VideoForm
 from screenings.models import MediaAnalysis
+from screenings.web.client import analysis_client_config
 from screenings.web.files import ranged_file_response
 from screenings.web.found import or_404
 
@@ -98,7 +98,7 @@ def analysis_page(request: HttpRequest, analysis_id: int) -> HttpResponse:
             "analysis": analysis,
             "progress": analysis_progress(analysis),
             "outputs": {item["identifier"]: item for item in analysis.outputs},
-            "status_url": reverse("api-analysis-detail", args=[analysis.pk]),
+            "client_config": analysis_client_config(analysis),
         },
     )
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from inference import EMOTION_COLOURS, EMOTIONS
 from screenings import selectors
 from screenings.capture.protocol import CLOSE_NOT_ALLOWED, CLOSE_REPLACED, CLOSE_UNKNOWN, CaptureLimits
-from screenings.models import Participant, Screening
+from screenings.models import MediaAnalysis, Participant, Screening
 from screenings.rules.slots import SLOT_EPSILON, slot_width
 
 
@@ -63,4 +63,13 @@ def live_client_config(screening: Screening) -> dict[str, Any]:
         "closeCodes": close_codes(),
         "participants": selectors.live_participants(screening=screening),
         "timeline": selectors.audience_running_mean(screening=screening),
+    }
+
+
+def analysis_client_config(analysis: MediaAnalysis) -> dict[str, Any]:
+    """The media-analysis page: where to poll, the status names, and which statuses are final."""
+    return {
+        "status_url": reverse("api-analysis-detail", args=[analysis.pk]),
+        "status_labels": list(MediaAnalysis.Status.choices),
+        "finished_statuses": list(MediaAnalysis.FINISHED),
     }

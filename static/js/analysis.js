@@ -4,9 +4,10 @@ import { getJson } from "./lib/http.js";
 
 const POLL_EVERY_MS = 1000;
 
-const statusUrl = readConfig("analysis-status-url");
-const labels = new Map(readConfig("analysis-status-labels"));
-const finishedStatuses = new Set(readConfig("analysis-finished-statuses"));
+const config = readConfig("analysis-config");
+const statusUrl = config.status_url;
+const labels = new Map(config.status_labels);
+const finishedStatuses = new Set(config.finished_statuses);
 const bar = document.getElementById("job-progress");
 const times = document.getElementById("job-times");
 const statusText = document.getElementById("job-status");

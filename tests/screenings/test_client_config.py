@@ -79,9 +79,10 @@ def test_the_analysis_page_gets_the_status_names_from_python(organizer_client, d
         response = organizer_client.post(reverse("organizer-analyses-images"), {"images": [upload]})
     analysis = MediaAnalysis.objects.get()
     html = organizer_client.get(response["Location"]).content.decode()
-    assert page_config(html, "analysis-status-url") == reverse("api-analysis-detail", args=[analysis.pk])
-    assert page_config(html, "analysis-status-labels") == [list(choice) for choice in MediaAnalysis.Status.choices]
-    assert page_config(html, "analysis-finished-statuses") == list(MediaAnalysis.FINISHED)
+    config = page_config(html, "analysis-config")
+    assert config["status_url"] == reverse("api-analysis-detail", args=[analysis.pk])
+    assert config["status_labels"] == [list(choice) for choice in MediaAnalysis.Status.choices]
+    assert config["finished_statuses"] == list(MediaAnalysis.FINISHED)
     assert_only_configuration_and_modules(html)
 
 
