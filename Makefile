@@ -26,12 +26,14 @@ system-deps:
 migrate: $(INSTALLED)
 	DEBUG=1 $(PY) manage.py migrate --noinput
 
-# The media analysis worker runs beside the web server and stops with it.
+# The media analysis worker runs beside the web server and stops with it. `make run ADDRESS=127.0.0.1:9000`
+# serves elsewhere; the demo's printed links follow.
+ADDRESS ?= 127.0.0.1:8000
 run: migrate
-	DEBUG=1 $(PY) manage.py load_demo
+	DEBUG=1 $(PY) manage.py load_demo --base-url http://$(ADDRESS)
 	DEBUG=1 $(PY) manage.py media_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+	DEBUG=1 $(PY) manage.py runserver $(ADDRESS)
 
 test: $(INSTALLED) system-deps
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from screenings.capture import http as capture
-from screenings.views import analyses, organizer, participant, reports
+from screenings.views import analyses, organizer, participant, reports, tokens
 
 urlpatterns = [
     path("organizer/screenings/<int:screening_id>/live/", organizer.live_view, name="organizer-live"),
@@ -29,6 +29,7 @@ urlpatterns = [
         reports.participant_exclusion,
         name="organizer-participant-exclusion",
     ),
+    path("organizer/api-token/", tokens.api_token_page, name="organizer-api-token"),
     path("organizer/analyses/", analyses.analyses_page, name="organizer-analyses"),
     path("organizer/analyses/images/", analyses.images_upload, name="organizer-analyses-images"),
     path("organizer/analyses/video/", analyses.video_upload, name="organizer-analyses-video"),

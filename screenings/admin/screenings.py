@@ -15,6 +15,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -37,11 +38,43 @@ from screenings.services import MAX_INVITES_PER_REQUEST
 from screenings.web.links import open_link_url, participant_link_url
 
 
+class QuestionForm(forms.ModelForm):
+    """A question in the screening's inline: a change that would reinterpret given answers is refused here."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.instance.pk is not None and self.has_changed():
+            changes = {field: cleaned.get(field) for field in self.changed_data if field in cleaned}
+            for field, reason in services.question_change_refusals(self.instance, changes).items():
+                self.add_error(field if field in self.fields else None, reason)
+        return cleaned
+
+
 class QuestionInline(OrganizerPermissionsMixin, admin.StackedInline):
     model = Question
+    form = QuestionForm
     extra = 0
-    fields = [("phase", "kind", "required", "order"), "text", "help_text", "choices", ("min_value", "max_value"),
-              ("low_label", "high_label")]  # fmt: skip
+    fields = [("phase", "kind", "required", "order", "retired"), "text", "help_text", "choices",
+              ("min_value", "max_value"), ("low_label", "high_label")]  # fmt: skip
+
+    def get_formset(self, request: HttpRequest, obj: Screening | None = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        # The admin builds the inline's form from ours; its own check of a deletion names every
+        # answer the database keeps, which a study with 200 participants makes unreadable.
+        base = formset.form
+
+        class AnsweredQuestionForm(base):  # type: ignore[valid-type,misc]
+            def hand_clean_DELETE(self) -> None:
+                if self.cleaned_data.get("DELETE") and self.instance.pk and self.instance.answers.exists():
+                    raise ValidationError(
+                        f"Participants have answered “{self.instance.text}”: an answered question cannot be "
+                        "deleted, so its answers are kept. Tick “retired” instead: it is then no longer asked, "
+                        "and its answers stay in the report."
+                    )
+                super().hand_clean_DELETE()
+
+        formset.form = AnsweredQuestionForm
+        return formset
 
 
 class SceneInline(OrganizerPermissionsMixin, admin.TabularInline):
@@ -137,9 +170,27 @@ class ScreeningAdmin(OrganizerAccessMixin, admin.ModelAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def has_delete_permission(self, request: HttpRequest, obj: Screening | None = None) -> bool:
-        # The same rule as the API: data that participants gave is never deleted along with its screening.
-        deletable = obj is None or selectors.screening_is_deletable(screening=obj)
+        deletable = obj is None or services.screening_is_deletable(screening=obj)
         return super().has_delete_permission(request, obj) and deletable
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[list[str], dict, set, list]:
+        """The delete confirmation names what each screening destroys, in counts (listing every sample of a
+        long study would take the page minutes to build)."""
+        summaries = [(screening, services.screening_deletion_summary(screening=screening)) for screening in objs]
+        lines = [
+            f"{screening}: destroys {summary}, its stimulus file and kept frames" for screening, summary in summaries
+        ]
+        counts = {
+            "participants": sum(summary.participants for _, summary in summaries),
+            "answers": sum(summary.answers for _, summary in summaries),
+            "emotion samples": sum(summary.samples for _, summary in summaries),
+        }
+        protected = [
+            f"{screening} is open: close it first"
+            for screening in objs
+            if not services.screening_is_deletable(screening=screening)
+        ]
+        return lines, counts, set(), protected
 
     def save_model(self, request: HttpRequest, obj: Screening, form: Any, change: bool) -> None:
         if not change:
@@ -163,12 +214,13 @@ class ScreeningAdmin(OrganizerAccessMixin, admin.ModelAdmin):
             created = writes.create(form.instance, fields)
             obj.pk = created.pk
 
+    # The admin's confirmation page (get_deleted_objects) is where the organizer confirmed.
     def delete_model(self, request: HttpRequest, obj: Screening) -> None:
-        services.screening_delete(screening=obj)
+        services.screening_delete(screening=obj, confirmed=True)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Screening]) -> None:
         for screening in queryset:
-            services.screening_delete(screening=screening)
+            services.screening_delete(screening=screening, confirmed=True)
 
     @admin.display(description="invited", ordering="invited_count")
     def invited_count(self, obj: Screening) -> int:

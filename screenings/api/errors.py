@@ -5,6 +5,7 @@ Selectors return None for what an organizer may not see; the views turn that int
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -14,6 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from screenings.rules.errors import DataProtected, StudyError
+from screenings.services.questions import AnsweredQuestionChange
+from screenings.services.screenings import DeletionNotConfirmed
 
 
 class Conflict(APIException):
@@ -23,7 +26,12 @@ class Conflict(APIException):
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, after translating the services' errors."""
-    if isinstance(exc, DataProtected):
+    if isinstance(exc, DeletionNotConfirmed):
+        body = {"detail": str(exc), "destroys": asdict(exc.summary), "confirm": "?confirm=<the screening's slug>"}
+        return Response(body, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, AnsweredQuestionChange):
+        exc = Conflict(detail={"detail": str(exc), **exc.refusals})
+    elif isinstance(exc, DataProtected):
         exc = Conflict(detail=str(exc))
     elif isinstance(exc, StudyError):
         exc = ValidationError({"detail": str(exc)})

@@ -47,10 +47,22 @@ class ScreeningViewSet(viewsets.ModelViewSet):
         serializer.instance = services.screening_update(screening=serializer.instance, **serializer.validated_data)
 
     @extend_schema(
-        responses={204: None, 409: OpenApiResponse(description="The screening is not a draft or has participants.")}
+        parameters=[
+            OpenApiParameter(
+                "confirm",
+                str,
+                description="The screening's slug, to confirm deleting a screening that participants have joined "
+                "together with their answers, samples and kept frames.",
+            )
+        ],
+        responses={
+            204: None,
+            409: OpenApiResponse(description="Participants have joined: what would be destroyed, and how to confirm."),
+        },
     )
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.screening_delete(screening=self.get_object())
+        screening = self.get_object()
+        services.screening_delete(screening=screening, confirmed=request.query_params.get("confirm") == screening.slug)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

@@ -91,7 +91,9 @@ class Answer(models.Model):
     """One participant's answer to one question in one phase; the value is JSON checked against the question's kind."""
 
     participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="answers")
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
+    # RESTRICT: a question that has answers cannot be deleted on its own (its screening, with its
+    # participants, still can); screenings.services.questions says so in words first.
+    question = models.ForeignKey(Question, on_delete=models.RESTRICT, related_name="answers")
 
     class Phase(models.TextChoices):
         BEFORE = "before", "Before watching"

@@ -114,6 +114,25 @@ class Screening(models.Model):
             raise ValidationError(
                 {"sampling_interval": "The sampling interval cannot change once emotion samples are recorded."}
             )
+        self._check_links_kept()
+
+    def _check_links_kept(self) -> None:
+        """Once a screening has been opened its links have been sent: its slug and stimulus stay as they are."""
+        if self.pk is None:
+            return
+        stored = Screening.objects.filter(pk=self.pk).values("opened_at", "slug", "stimulus", "stimulus_url").first()
+        if stored is None or stored["opened_at"] is None:
+            return
+        errors = {}
+        if self.slug != stored["slug"]:
+            errors["slug"] = "The open link has been handed out: the slug cannot change once the screening has opened."
+        if (self.stimulus.name or "") != (stored["stimulus"] or "") or self.stimulus_url != stored["stimulus_url"]:
+            errors["stimulus"] = (
+                "Participants have been sent to this stimulus and their samples are times in it: it cannot change "
+                "once the screening has opened. Create a new screening for another video."
+            )
+        if errors:
+            raise ValidationError(errors)
 
     def _sampling_interval_changed(self) -> bool:
         stored = Screening.objects.filter(pk=self.pk).values_list("sampling_interval", flat=True).first()
@@ -153,6 +172,10 @@ class Question(models.Model):
     high_label = models.CharField(max_length=60, blank=True, help_text="Likert and slider: meaning of the high end.")
     required = models.BooleanField(default=True)
     order = models.PositiveIntegerField(default=0)
+    retired = models.BooleanField(
+        default=False,
+        help_text="Not asked of new participants; the answers already given are kept and reported.",
+    )
 
     class Meta:
         ordering = ["order", "id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -108,3 +109,43 @@ def validate_answer_value(question: Question, value: Any) -> Any:
             raise ValidationError(f"The answer must be a whole number from {low} to {high}.")
         return int(value)
     raise ValidationError(f"Unknown question kind {kind!r}.")
+
+
+# What an answer means depends on these: once a question has answers they stay as they were.
+ANSWER_BOUND_FIELDS = {
+    "kind": "its kind (and so its scale)",
+    "min_value": "its minimum",
+    "max_value": "its maximum",
+}
+PHASES_ASKED = {"before": {"before"}, "after": {"after"}, "both": {"before", "after"}}
+
+
+def answered_question_refusals(
+    question: Question, changes: Mapping[str, Any], *, answered_phases: Iterable[str]
+) -> dict[str, str]:
+    """Why each of ``changes`` may not be made to a question participants have answered (empty: all allowed).
+
+    Wording, help text, scale labels, order, whether it is required or retired, and *adding*
+    choices stay allowed; what would make a stored answer mean something else does not.
+    ``answered_phases``: the phases in which answers exist.
+    """
+    refusals = {}
+    for field, what in ANSWER_BOUND_FIELDS.items():
+        if field in changes and changes[field] != getattr(question, field):
+            refusals[field] = f"Participants have answered this question, so {what} cannot change."
+    if "choices" in changes:
+        kept = set(changes["choices"] or [])
+        lost = [choice for choice in question.choices if choice not in kept]
+        if lost:
+            refusals["choices"] = (
+                f"Participants may have picked {', '.join(map(repr, lost))}: existing choices cannot be renamed "
+                "or removed once the question has answers (new choices can be added)."
+            )
+    if "phase" in changes:
+        dropped = set(answered_phases) - PHASES_ASKED.get(changes["phase"], set())
+        if dropped:
+            refusals["phase"] = (
+                f"Participants have answered this question {' and '.join(sorted(dropped))} watching, "
+                "so it must still be asked then."
+            )
+    return refusals

@@ -14,12 +14,12 @@ from screenings.selectors.participants import (
     participants_for_organizer,
 )
 from screenings.selectors.screenings import (
+    api_token_exists,
     audience_running_mean,
     count_subquery,
     questions_for_phase,
     screening_by_slug,
     screening_for_organizer,
-    screening_is_deletable,
     screenings_for_organizer,
 )
 
@@ -27,6 +27,7 @@ __all__ = [
     "Status",
     "analysis_for_organizer",
     "analysis_output_path",
+    "api_token_exists",
     "audience_running_mean",
     "capture_allowed",
     "capture_allowed_for",
@@ -38,6 +39,5 @@ __all__ = [
     "questions_for_phase",
     "screening_by_slug",
     "screening_for_organizer",
-    "screening_is_deletable",
     "screenings_for_organizer",
 ]

@@ -8,6 +8,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from rest_framework.authtoken.models import Token
 
 from inference import EMOTIONS
 from screenings.models import EmotionSample, Participant, Question, Screening, TimelineSlot
@@ -42,7 +43,8 @@ def screening_by_slug(*, slug: str) -> Screening | None:
 
 
 def questions_for_phase(*, screening: Screening, phase: str) -> list[Question]:
-    return [question for question in screening.questions.all() if question.asked_in(phase)]
+    """The questions a participant is asked in ``phase``: retired ones are no longer asked."""
+    return [question for question in screening.questions.all() if question.asked_in(phase) and not question.retired]
 
 
 def audience_running_mean(*, screening: Screening) -> list[dict]:
@@ -54,6 +56,6 @@ def audience_running_mean(*, screening: Screening) -> list[dict]:
     ]
 
 
-def screening_is_deletable(*, screening: Screening) -> bool:
-    """Only a draft that nobody has joined may be deleted; any other screening is closed instead, keeping its data."""
-    return screening.status == Screening.Status.DRAFT and not screening.participants.exists()
+def api_token_exists(*, user: User) -> bool:
+    """Whether the organizer has an API token (its key is shown only when it is made)."""
+    return Token.objects.filter(user_id=user.pk).exists()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -18,7 +20,8 @@ from screenings.services import totals as sample_totals
 
 logger = logging.getLogger(__name__)
 
-MAX_INVITES_PER_REQUEST = 10_000
+# A study's panel is hundreds of people; a request for more is a mistake or an attack.
+MAX_INVITES_PER_REQUEST = 1_000
 State = Participant.State
 
 # Which state a participant must be in for each step, and where the step takes them.
@@ -38,13 +41,33 @@ ACTIVE_STATES = frozenset(
 
 
 def invites_create(*, screening: Screening, count: int, label: str = "") -> list[Participant]:
-    """Create ``count`` participants, each with a personal link, for the organizer to send out."""
+    """Create ``count`` participants, each with a personal link, for the organizer to send out.
+
+    With a ``label`` each invite gets its own numbered one (``panel-A-01``, ``panel-A-02``...),
+    continuing after the invites an earlier batch with the same label got, so participants can be
+    told apart in every list and export.
+    """
     if not 1 <= count <= MAX_INVITES_PER_REQUEST:
         raise StudyError(f"Create between 1 and {MAX_INVITES_PER_REQUEST} invites at a time.")
-    participants = [
-        Participant(screening=screening, source=Participant.Source.INVITE, label=label) for _ in range(count)
-    ]
-    return Participant.objects.bulk_create(participants)
+    label = label.strip()
+    with transaction.atomic():
+        # Locked, so two batches with the same label at once cannot number alike.
+        Screening.objects.select_for_update().filter(pk=screening.pk).exists()
+        labels = _numbered_labels(screening, label, count)
+        participants = [
+            Participant(screening=screening, source=Participant.Source.INVITE, label=text) for text in labels
+        ]
+        return Participant.objects.bulk_create(participants)
+
+
+def _numbered_labels(screening: Screening, label: str, count: int) -> list[str]:
+    if not label:
+        return [""] * count
+    pattern = re.compile(rf"^{re.escape(label)}-(\d+)$")
+    taken = screening.participants.filter(label__startswith=f"{label}-").values_list("label", flat=True)
+    first = 1 + max((int(match.group(1)) for text in taken if (match := pattern.match(text))), default=0)
+    width = max(2, len(str(first + count - 1)))
+    return [f"{label}-{number:0{width}d}"[:200] for number in range(first, first + count)]
 
 
 def _seats_taken(screening: Screening) -> int:
@@ -188,13 +211,12 @@ def participant_erase(*, participant: Participant) -> Participant:
         participant.label = ""
         participant.erased_at = timezone.now()
         participant.save(update_fields=["external_id", "user_agent", "label", "erased_at"])
-        transaction.on_commit(lambda: _delete_frame_files(frame_names))
+        transaction.on_commit(lambda: stored_files_delete(frame_names))
     return participant
 
 
-def _delete_frame_files(names: Sequence[str]) -> None:
-    from django.core.files.storage import default_storage
-
+def stored_files_delete(names: Sequence[str]) -> None:
+    """Delete these files from the media storage (kept frames, stimuli); call once the rows are gone."""
     for name in names:
         default_storage.delete(name)
 

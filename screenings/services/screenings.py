@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from inference import InvalidVideo, video_duration
-from screenings.models import Screening
+from screenings.models import Answer, Screening
 from screenings.rules.errors import DataProtected, StudyError
-from screenings.selectors import screening_is_deletable
+from screenings.services.participants import stored_files_delete
 
 logger = logging.getLogger(__name__)
 
@@ -67,14 +68,73 @@ def screening_create(*, owner: AbstractBaseUser, **fields: Any) -> Screening:
 
 
 def screening_update(*, screening: Screening, **changes: Any) -> Screening:
-    """Change the given fields of a screening."""
+    """Change the given fields of a screening, under the model's rules (``Screening.clean``: once opened, its
+    links and its stimulus stay as they were sent)."""
     for field, value in changes.items():
         setattr(screening, field, value)
+    screening.clean()
     return screening_save(screening=screening)
 
 
-def screening_delete(*, screening: Screening) -> None:
-    """Delete a draft screening that nobody has joined; any other is closed instead, keeping its data."""
-    if not screening_is_deletable(screening=screening):
-        raise DataProtected("Only a draft screening without participants can be deleted; close it instead.")
-    screening.delete()
+@dataclass(frozen=True)
+class DeletionSummary:
+    """What deleting a screening destroys."""
+
+    participants: int
+    answers: int
+    samples: int
+    kept_frames: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.participants} participant(s) with {self.answers} answer(s), {self.samples} emotion sample(s) "
+            f"and {self.kept_frames} kept webcam frame(s)"
+        )
+
+
+class DeletionNotConfirmed(DataProtected):
+    """A screening with participants is deleted only once the organizer has confirmed what it destroys."""
+
+    def __init__(self, summary: DeletionSummary) -> None:
+        super().__init__(
+            f"Deleting this screening destroys {summary}. This cannot be undone: confirm to delete, "
+            "or close the screening instead to keep its data."
+        )
+        self.summary = summary
+
+
+def screening_is_deletable(*, screening: Screening) -> bool:
+    """Whether the screening may be deleted at all (with confirmation if participants joined): not while open."""
+    return screening.status != Screening.Status.OPEN
+
+
+def screening_deletion_summary(*, screening: Screening) -> DeletionSummary:
+    """What deleting ``screening`` would destroy, counted now."""
+    return DeletionSummary(
+        participants=screening.participants.count(),
+        answers=Answer.objects.filter(participant__screening=screening).count(),
+        samples=screening.samples.count(),
+        kept_frames=screening.samples.exclude(frame="").count(),
+    )
+
+
+def screening_delete(*, screening: Screening, confirmed: bool = False) -> DeletionSummary:
+    """Delete a screening with everything collected in it, and its stimulus and kept-frame files.
+
+    An open screening is closed first (participants may be in the middle of it). One that
+    participants have joined is deleted only when ``confirmed`` (the organizer was shown the
+    ``DeletionSummary``, which the refusal names); returns what was destroyed.
+    """
+    with transaction.atomic():
+        Screening.objects.select_for_update().filter(pk=screening.pk).exists()
+        if not screening_is_deletable(screening=screening):
+            raise DataProtected("An open screening cannot be deleted: close it first.")
+        summary = screening_deletion_summary(screening=screening)
+        if summary.participants and not confirmed:
+            raise DeletionNotConfirmed(summary)
+        files = list(screening.samples.exclude(frame="").values_list("frame", flat=True))
+        if screening.stimulus:
+            files.append(screening.stimulus.name)
+        screening.delete()
+        transaction.on_commit(lambda: stored_files_delete(files))
+    return summary

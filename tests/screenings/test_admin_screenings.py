@@ -122,23 +122,37 @@ class TestDeletion:
         assert response.status_code == 302
         assert not Screening.objects.filter(pk=draft.pk).exists()
 
-    @pytest.mark.parametrize("status", [Screening.Status.DRAFT, Screening.Status.OPEN, Screening.Status.CLOSED])
-    def test_a_screening_with_participants_keeps_its_data_and_can_only_be_closed(
+    @pytest.mark.parametrize("status", [Screening.Status.DRAFT, Screening.Status.CLOSED])
+    def test_the_confirmation_names_what_a_screening_with_participants_destroys(
         self, organizer, organizer_client, status
     ):
         screening = ScreeningFactory(owner=organizer, status=status)
         participant = ParticipantFactory(screening=screening)
         AnswerFactory(participant=participant)
         EmotionSampleFactory(participant=participant)
+        page = organizer_client.get(admin_url(screening, "delete")).content.decode()
+        assert "1 participant(s) with 1 answer(s), 1 emotion sample(s)" in page
+        assert Screening.objects.filter(pk=screening.pk).exists() and Answer.objects.count() == 1
+        assert organizer_client.post(admin_url(screening, "delete"), {"post": "yes"}).status_code == 302
+        assert not Screening.objects.filter(pk=screening.pk).exists()
+        assert Answer.objects.count() == 0 and EmotionSample.objects.count() == 0
+
+    def test_an_open_screening_cannot_be_deleted(self, screening, organizer_client):
+        ParticipantFactory(screening=screening)
         assert organizer_client.get(admin_url(screening)).context["has_delete_permission"] is False
         assert organizer_client.post(admin_url(screening, "delete"), {"post": "yes"}).status_code == 403
-        run_action(organizer_client, Screening, "delete_selected", [screening], post="yes")
+        response = run_action(organizer_client, Screening, "delete_selected", [screening], post="yes")
+        assert "close it first" in response.content.decode()
         assert Screening.objects.filter(pk=screening.pk).exists()
-        assert Answer.objects.count() == 1 and EmotionSample.objects.count() == 1
 
-    def test_an_open_screening_cannot_be_deleted_even_before_anyone_joins(self, screening, organizer_client):
-        assert organizer_client.post(admin_url(screening, "delete"), {"post": "yes"}).status_code == 403
-        assert Screening.objects.filter(pk=screening.pk).exists()
+    def test_another_organizer_cannot_delete_it(self, organizer, other_organizer):
+        from django.test import Client
+
+        draft = ScreeningFactory(owner=organizer, status=Screening.Status.DRAFT)
+        client = Client()
+        client.force_login(other_organizer)
+        assert client.post(admin_url(draft, "delete"), {"post": "yes"}).status_code == 404
+        assert Screening.objects.filter(pk=draft.pk).exists()
 
 
 class TestOpenAndClose:

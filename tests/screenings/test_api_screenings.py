@@ -1,14 +1,17 @@
 """The screenings endpoints of the organizer API: list, create, update, open and close, delete."""
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from screenings.models import Participant, Screening
+from screenings import services
+from screenings.models import EmotionSample, Participant, Screening
 from screenings.services.demo import stimulus_video_write
 from tests.factories import EmotionSampleFactory, OrganizerFactory, ParticipantFactory, ScreeningFactory
 
@@ -261,19 +264,41 @@ class TestScreeningDelete:
         assert api.delete(detail_url(draft)).status_code == 204
         assert not Screening.objects.filter(pk=draft.pk).exists()
 
-    def test_a_draft_with_participants_is_kept_with_a_reason(self, api, organizer):
+    def test_a_screening_with_participants_needs_a_confirmation_naming_what_it_destroys(self, api, organizer):
         draft = ScreeningFactory(owner=organizer, status=Screening.Status.DRAFT)
-        ParticipantFactory(screening=draft)
+        participant = ParticipantFactory(screening=draft)
+        EmotionSampleFactory(participant=participant)
         response = api.delete(detail_url(draft))
         assert response.status_code == 409
-        assert "Only a draft screening without participants can be deleted" in response.json()["detail"]
-        assert Screening.objects.filter(pk=draft.pk).exists()
+        body = response.json()
+        assert "1 participant(s) with 0 answer(s), 1 emotion sample(s)" in body["detail"]
+        assert body["destroys"] == {"participants": 1, "answers": 0, "samples": 1, "kept_frames": 0}
+        assert api.delete(detail_url(draft) + "?confirm=wrong-slug").status_code == 409
+        assert Screening.objects.filter(pk=draft.pk).exists() and EmotionSample.objects.count() == 1
 
-    @pytest.mark.parametrize("status", [Screening.Status.OPEN, Screening.Status.CLOSED])
-    def test_an_open_or_closed_screening_is_kept_even_when_empty(self, api, organizer, status):
-        screening = ScreeningFactory(owner=organizer, status=status)
-        assert api.delete(detail_url(screening)).status_code == 409
+    def test_confirmed_deletion_removes_the_data_the_stimulus_and_the_kept_frames(
+        self, api, organizer, django_capture_on_commit_callbacks
+    ):
+        closed = ScreeningFactory(owner=organizer, status=Screening.Status.CLOSED, keep_raw_frames=True)
+        sample = EmotionSampleFactory(participant=ParticipantFactory(screening=closed))
+        services.sample_frame_keep(sample=sample, content=ContentFile(b"jpeg bytes"))
+        files = [Path(closed.stimulus.path), Path(EmotionSample.objects.get().frame.path)]
+        assert all(path.exists() for path in files)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert api.delete(detail_url(closed) + f"?confirm={closed.slug}").status_code == 204
+        assert not Screening.objects.filter(pk=closed.pk).exists() and not EmotionSample.objects.exists()
+        assert not any(path.exists() for path in files)
+
+    def test_an_open_screening_is_kept_until_it_is_closed(self, api, organizer):
+        screening = ScreeningFactory(owner=organizer, status=Screening.Status.OPEN)
+        response = api.delete(detail_url(screening) + f"?confirm={screening.slug}")
+        assert response.status_code == 409 and "close it first" in response.json()["detail"]
         assert Screening.objects.filter(pk=screening.pk).exists()
+
+    def test_another_organizer_cannot_delete_it(self, other_api, organizer):
+        draft = ScreeningFactory(owner=organizer, status=Screening.Status.DRAFT)
+        assert other_api.delete(detail_url(draft) + f"?confirm={draft.slug}").status_code == 404
+        assert Screening.objects.filter(pk=draft.pk).exists()
 
 
 class TestAnotherOrganizer:

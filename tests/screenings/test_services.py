@@ -48,7 +48,18 @@ class TestInvites:
         # 32 random bytes in URL-safe base64: 43 characters, 256 bits.
         assert all(len(token) >= 43 and token.replace("-", "").replace("_", "").isalnum() for token in tokens)
 
-    @pytest.mark.parametrize("count", [0, -1, 10_001])
+    def test_a_batch_numbers_its_labels_and_a_later_batch_continues(self, screening):
+        first = services.invites_create(screening=screening, count=3, label="panel-A")
+        later = services.invites_create(screening=screening, count=2, label="panel-A")
+        other = services.invites_create(screening=screening, count=1, label="panel-B")
+        assert [p.label for p in first + later + other] == [
+            "panel-A-01", "panel-A-02", "panel-A-03", "panel-A-04", "panel-A-05", "panel-B-01",
+        ]  # fmt: skip
+
+    def test_invites_without_a_label_stay_unlabelled(self, screening):
+        assert {p.label for p in services.invites_create(screening=screening, count=2)} == {""}
+
+    @pytest.mark.parametrize("count", [0, -1, 1_001, 10_001])
     def test_it_refuses_invite_counts_out_of_range(self, screening, count):
         with pytest.raises(services.StudyError):
             services.invites_create(screening=screening, count=count)
