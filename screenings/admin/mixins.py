@@ -8,6 +8,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.html import escape
 
 from screenings.models import (
     Participant,
@@ -39,6 +40,12 @@ class OrganizerPermissionsMixin:
 
     Foreign-key choices are scoped the same way, so no form can point at another organizer's screening.
     """
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.help_text and "help_text" not in kwargs:
+            # The admin shows help texts as HTML; ours are plain text (the slug's names /s/<slug>/join/).
+            kwargs["help_text"] = escape(db_field.help_text)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         choices = scoped_choices(db_field.related_model, request.user)

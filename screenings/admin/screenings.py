@@ -24,6 +24,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from screenings import selectors, services
+from screenings.admin.forms import QuestionForm, ScreeningAdminForm
 from screenings.admin.mixins import OrganizerAccessMixin, OrganizerPermissionsMixin, organizer_choices
 from screenings.models import (
     MINIMUM_SAMPLING_INTERVAL,
@@ -38,22 +39,12 @@ from screenings.services import MAX_INVITES_PER_REQUEST
 from screenings.web.links import open_link_url, participant_link_url
 
 
-class QuestionForm(forms.ModelForm):
-    """A question in the screening's inline: a change that would reinterpret given answers is refused here."""
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if self.instance.pk is not None and self.has_changed():
-            changes = {field: cleaned.get(field) for field in self.changed_data if field in cleaned}
-            for field, reason in services.question_change_refusals(self.instance, changes).items():
-                self.add_error(field if field in self.fields else None, reason)
-        return cleaned
-
-
 class QuestionInline(OrganizerPermissionsMixin, admin.StackedInline):
     model = Question
     form = QuestionForm
     extra = 0
+    # Shows each question only the fields of its kind (static/js/admin-question-kinds.js).
+    classes = ["question-kinds"]
     fields = [("phase", "kind", "required", "order", "retired"), "text", "help_text", "choices",
               ("min_value", "max_value"), ("low_label", "high_label")]  # fmt: skip
 
@@ -129,6 +120,11 @@ class InviteForm(forms.Form):
 @admin.register(Screening)
 class ScreeningAdmin(OrganizerAccessMixin, admin.ModelAdmin):
     inlines = [QuestionInline, SceneInline]
+    form = ScreeningAdminForm
+
+    class Media:
+        js = ["js/admin-question-kinds.js"]
+
     list_display = ["title", "status", "invited_count", "completed_count", "sample_count", "live_link", "created_at"]
     list_filter = ["status"]
     search_fields = ["title", "slug"]
@@ -140,7 +136,16 @@ class ScreeningAdmin(OrganizerAccessMixin, admin.ModelAdmin):
         ("Study", {"fields": ["title", "slug", "description", "status", "open_link"]}),
         (
             "Stimulus",
-            {"fields": ["stimulus", "stimulus_url", "stimulus_duration", "sampling_interval", "capture_source"]},
+            {
+                "fields": [
+                    "stimulus",
+                    "held_stimulus",
+                    "stimulus_url",
+                    "stimulus_duration",
+                    "sampling_interval",
+                    "capture_source",
+                ]
+            },
         ),
         (
             "Participants",
@@ -196,6 +201,7 @@ class ScreeningAdmin(OrganizerAccessMixin, admin.ModelAdmin):
         if not change:
             obj.owner = request.user
         services.screening_save(screening=obj)
+        form.release_held_stimulus()
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         """Questions and scenes from the inlines, each through its service (never the formset's own save)."""

@@ -203,7 +203,11 @@ class ReportView(ScreeningScopedMixin, APIView):
                 description="time bin in seconds: the sampling interval (the default) or a whole multiple of it",
             ),
             OpenApiParameter("smoothing", int, description="moving average over this many bins (1-31)"),
-            OpenApiParameter("threshold", float, description="face-found rate below which a participant is flagged"),
+            OpenApiParameter(
+                "threshold",
+                float,
+                description="percentage of frames with a face (0-100) below which a participant is flagged",
+            ),
         ],
         responses=OpenApiTypes.OBJECT,
         operation_id="screenings_report",

@@ -80,7 +80,13 @@ class Participant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.external_id or self.label or f"participant {self.pk}"
+        """The id, then the organizer's label and the panel id where there are: ``#12 panel-A-01 (pid 4711)``."""
+        text = f"#{self.pk}" if self.pk is not None else "new participant"
+        if self.label:
+            text += f" {self.label}"
+        if self.external_id:
+            text += f" (pid {self.external_id})"
+        return text
 
     @property
     def has_ended(self) -> bool:

@@ -23,20 +23,21 @@ from screenings.reports import aggregates, charts
 from screenings.reports.builder import screening_report
 from screenings.selectors import reports as selectors
 
-SAMPLE_COLUMNS = ["participant", "external_id", "media_time", "face_found", *EMOTIONS, "dominant_emotion"]
+SAMPLE_COLUMNS = ["participant", "label", "external_id", "media_time", "face_found", *EMOTIONS, "dominant_emotion"]
 SAMPLE_DECIMALS = 4
 # A worksheet holds 1,048,576 rows: the header, the samples and a closing note.
 XLSX_MAX_SAMPLE_ROWS = 1_048_576 - 2
 # A cell starting with one of these is a formula to Excel, LibreOffice and openpyxl.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# spreadsheet_safe() in SQL, so the streamed samples need no Python per row.
-SAFE_EXTERNAL_ID = Case(
-    When(
-        In(Left("participant__external_id", 1), list(FORMULA_STARTS)),
-        then=Concat(Value("'"), "participant__external_id"),
-    ),
-    default=F("participant__external_id"),
-)
+
+
+def _spreadsheet_safe_sql(field: str) -> Case:
+    """spreadsheet_safe() in SQL, so the streamed samples need no Python per row."""
+    return Case(When(In(Left(field, 1), list(FORMULA_STARTS)), then=Concat(Value("'"), field)), default=F(field))
+
+
+SAFE_EXTERNAL_ID = _spreadsheet_safe_sql("participant__external_id")
+SAFE_LABEL = _spreadsheet_safe_sql("participant__label")
 Content = bytes | Iterator[bytes]
 
 
@@ -92,7 +93,7 @@ def sample_batches(screening: Screening, *, size: int = 10_000) -> Iterator[list
         selectors.included_samples(screening)
         .order_by("participant_id", "media_time")
         .values_list(
-            "participant_id", SAFE_EXTERNAL_ID, "media_time", Cast("face_found", IntegerField()),
+            "participant_id", SAFE_LABEL, SAFE_EXTERNAL_ID, "media_time", Cast("face_found", IntegerField()),
             *(Round(emotion, SAMPLE_DECIMALS) for emotion in EMOTIONS), "dominant_emotion",
         )
     )  # fmt: skip
@@ -118,7 +119,7 @@ def participant_rows(screening: Screening) -> tuple[list[str], list[list[Any]]]:
     quality = {row.participant_id: row for row in aggregates.data_quality(screening, stats=stats)}
     means = aggregates.emotion_means_by_participant(screening, stats=stats)
     answers = selectors.answer_values(screening)
-    header = ["participant", "external_id", "state", "samples", "face_rate"]
+    header = ["participant", "label", "external_id", "state", "samples", "face_rate"]
     header += [f"before: {q.text}" for q in before] + [f"mean {e}" for e in EMOTIONS]
     header += [f"after: {q.text}" for q in after]
     rows = []
@@ -126,7 +127,12 @@ def participant_rows(screening: Screening) -> tuple[list[str], list[list[Any]]]:
         row_quality = quality.get(participant.pk)
         face_rate = row_quality.face_rate if row_quality else None
         emotion = means.get(participant.pk, {})
-        row: list[Any] = [participant.pk, spreadsheet_safe(participant.external_id), participant.state]
+        row: list[Any] = [
+            participant.pk,
+            spreadsheet_safe(participant.label),
+            spreadsheet_safe(participant.external_id),
+        ]
+        row.append(participant.state)
         row += [row_quality.samples if row_quality else 0, "" if face_rate is None else round(face_rate, 4)]
         row += [_value_text(answers.get((participant.pk, q.pk, "before"))) for q in before]
         row += [round(emotion[e], 4) if e in emotion else "" for e in EMOTIONS]
@@ -204,10 +210,11 @@ class XlsxExporter(Exporter):
         for row in [header, *rows]:
             participants.append(row)
         answers = workbook.create_sheet("answers")
-        answers.append(["participant", "external_id", "phase", "question", "answer"])
+        answers.append(["participant", "label", "external_id", "phase", "question", "answer"])
         for answer in selectors.included_answers(screening):
             answers.append(
-                [answer.participant_id, spreadsheet_safe(answer.participant.external_id), answer.phase,
+                [answer.participant_id, spreadsheet_safe(answer.participant.label),
+                 spreadsheet_safe(answer.participant.external_id), answer.phase,
                  spreadsheet_safe(answer.question.text), _value_text(answer.value)]
             )  # fmt: skip
         samples = workbook.create_sheet("samples")

@@ -17,8 +17,10 @@ class ReportOptionsForm(forms.Form):
     )  # fmt: skip
     smoothing = forms.IntegerField(required=False, min_value=1, max_value=31, initial=1, label="Smoothing (bins)")
     threshold = forms.FloatField(
-        required=False, min_value=0, max_value=1, initial=DEFAULT_QUALITY_THRESHOLD, label="Face-found threshold"
-    )
+        required=False, min_value=0, max_value=100, initial=round(DEFAULT_QUALITY_THRESHOLD * 100),
+        label="Face-found threshold (%)",
+        help_text="Participants whose face was found in fewer than this percentage of their frames are flagged.",
+    )  # fmt: skip
 
     def __init__(self, data: Any = None, *, screening: Screening) -> None:
         super().__init__(data)
@@ -40,5 +42,5 @@ class ReportOptionsForm(forms.Form):
         return {
             "bin_seconds": data.get("bin"),
             "smoothing": data.get("smoothing") or 1,
-            "threshold": DEFAULT_QUALITY_THRESHOLD if data.get("threshold") is None else data["threshold"],
+            "threshold": DEFAULT_QUALITY_THRESHOLD if data.get("threshold") is None else data["threshold"] / 100,
         }

@@ -50,6 +50,9 @@ from screenings.services.scenes import (
     scene_update,
 )
 from screenings.services.screenings import (
+    HELD_UPLOAD_SALT,
+    HELD_UPLOAD_SECONDS,
+    HELD_UPLOADS,
     DeletionNotConfirmed,
     DeletionSummary,
     screening_close,
@@ -61,6 +64,9 @@ from screenings.services.screenings import (
     screening_save,
     screening_update,
     stimulus_duration_read,
+    stimulus_upload_held,
+    stimulus_upload_hold,
+    stimulus_upload_release,
 )
 from screenings.services.tokens import (
     api_token_create,
@@ -69,6 +75,9 @@ from screenings.services.tokens import (
 
 __all__ = [
     "ACTIVE_STATES",
+    "HELD_UPLOADS",
+    "HELD_UPLOAD_SALT",
+    "HELD_UPLOAD_SECONDS",
     "MAX_INVITES_PER_REQUEST",
     "TRANSITIONS",
     "AnsweredQuestionChange",
@@ -116,6 +125,9 @@ __all__ = [
     "screening_save",
     "screening_update",
     "stimulus_duration_read",
+    "stimulus_upload_held",
+    "stimulus_upload_hold",
+    "stimulus_upload_release",
     "stored_files_delete",
     "watch_position_record",
     "watching_finish",

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core import signing
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -138,3 +142,41 @@ def screening_delete(*, screening: Screening, confirmed: bool = False) -> Deleti
         screening.delete()
         transaction.on_commit(lambda: stored_files_delete(files))
     return summary
+
+
+HELD_UPLOADS = "stimuli/held"
+HELD_UPLOAD_SALT = "screenings.held-stimulus"
+HELD_UPLOAD_SECONDS = 24 * 3600
+
+
+def stimulus_upload_hold(*, upload: File) -> str:
+    """Keep a stimulus upload whose form had errors, so the organizer need not choose the file again.
+
+    Returns a signed token naming the kept file (only this server can make one, so a form cannot
+    point at any other stored file); ``stimulus_upload_held`` gives the file back.
+    """
+    name = default_storage.save(
+        f"{HELD_UPLOADS}/{secrets.token_urlsafe(12)}/{Path(upload.name or 'stimulus').name}", upload
+    )
+    return signing.dumps(name, salt=HELD_UPLOAD_SALT)
+
+
+def stimulus_upload_held(*, token: str) -> File | None:
+    """The upload ``stimulus_upload_hold`` kept under ``token``; None for a bad, expired or spent token."""
+    try:
+        name = signing.loads(token, salt=HELD_UPLOAD_SALT, max_age=HELD_UPLOAD_SECONDS)
+    except signing.BadSignature:
+        return None
+    if not isinstance(name, str) or not name.startswith(f"{HELD_UPLOADS}/") or not default_storage.exists(name):
+        return None
+    return File(default_storage.open(name), name=Path(name).name)
+
+
+def stimulus_upload_release(*, token: str) -> None:
+    """Delete a held upload once the screening has stored its own copy."""
+    try:
+        name = signing.loads(token, salt=HELD_UPLOAD_SALT, max_age=HELD_UPLOAD_SECONDS)
+    except signing.BadSignature:
+        return
+    if isinstance(name, str) and name.startswith(f"{HELD_UPLOADS}/"):
+        default_storage.delete(name)

@@ -54,7 +54,7 @@ class TestScreeningForm:
         data.update({
             "questions-TOTAL_FORMS": "1", "questions-0-phase": "both", "questions-0-kind": "likert5",
             "questions-0-text": "Mood?", "questions-0-required": "on", "questions-0-order": "0",
-            "questions-0-choices": "[]",
+            "questions-0-choices": "",
             "scenes-TOTAL_FORMS": "1", "scenes-0-start": "0", "scenes-0-end": "5", "scenes-0-label": "Logo",
         })  # fmt: skip
         response = organizer_client.post(ADD_URL, data)
@@ -67,7 +67,7 @@ class TestScreeningForm:
         ("field", "value", "message"),
         [
             ("sampling_interval", "0.1", "greater than or equal to 0.2"),
-            ("questions-0-choices", '["Only one"]', "at least two choices"),
+            ("questions-0-choices", "Only one", "at least two choices"),
             ("scenes-0-end", "0", "must end after it starts"),
         ],
     )
@@ -75,7 +75,7 @@ class TestScreeningForm:
         data = screening_form(slug="bad")
         data.update({
             "questions-TOTAL_FORMS": "1", "questions-0-phase": "after", "questions-0-kind": "single",
-            "questions-0-text": "Pick", "questions-0-order": "0", "questions-0-choices": '["A", "B"]',
+            "questions-0-text": "Pick", "questions-0-order": "0", "questions-0-choices": "A\nB",
             "scenes-TOTAL_FORMS": "1", "scenes-0-start": "1", "scenes-0-end": "5", "scenes-0-label": "Logo",
         })  # fmt: skip
         data[field] = value
@@ -196,13 +196,14 @@ class TestInviteLinks:
         assert len(rows) == 5
         tokens = {row["link"].rstrip("/").rsplit("/", 1)[-1] for row in rows}
         assert len(tokens) == 5 and all(len(token) >= 43 for token in tokens)
-        assert all(row["link"].startswith("http://testserver/p/") and row["label"] == "wave 1" for row in rows)
+        assert all(row["link"].startswith("http://testserver/p/") for row in rows)
+        assert [row["label"] for row in rows] == [f"wave 1-0{number}" for number in range(1, 6)]
         assert {int(row["participant_id"]) for row in rows} == set(screening.participants.values_list("pk", flat=True))
 
     def test_an_invite_label_that_looks_like_a_formula_stays_text(self, organizer_client, screening):
         response = run_action(organizer_client, Screening, "generate_invites", [screening], count="1", label="=1+1")
         [row] = csv.DictReader(io.StringIO(response.content.decode()))
-        assert row["label"] == "'=1+1"
+        assert row["label"] == "'=1+1-01"
 
     def test_invite_links_use_the_public_address_when_one_is_set(self, organizer_client, screening, settings):
         settings.PUBLIC_BASE_URL = "https://study.example.org"

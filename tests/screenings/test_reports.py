@@ -178,7 +178,7 @@ class TestPagesAndDownloads:
         assert queries() == few
 
     @pytest.mark.parametrize(
-        "query", ["bin=0", "bin=abc", "smoothing=0", "smoothing=99", "threshold=2", "threshold=-1"]
+        "query", ["bin=0", "bin=abc", "smoothing=0", "smoothing=99", "threshold=101", "threshold=-1"]
     )
     def test_bad_report_options_get_a_message(self, organizer_client, study, query):
         response = organizer_client.get(report_url(study) + "?" + query)
@@ -199,8 +199,9 @@ class TestPagesAndDownloads:
         response = organizer_client.get(report_url(study, "organizer-download", "samples-csv"))
         assert response.streaming
         frame = pd.read_csv(io.BytesIO(b"".join(response.streaming_content)))
-        assert list(frame.columns) == ["participant", "external_id", "media_time", "face_found", "angry", "disgust",
-                                       "fear", "happy", "sad", "surprise", "neutral", "dominant_emotion"]  # fmt: skip
+        assert list(frame.columns) == ["participant", "label", "external_id", "media_time", "face_found", "angry",
+                                       "disgust", "fear", "happy", "sad", "surprise", "neutral",
+                                       "dominant_emotion"]  # fmt: skip
         assert len(frame) == 7 and set(frame.external_id) == {"A", "B"}
         assert frame.face_found.sum() == 6 and frame.happy.max() == pytest.approx(0.9)
         assert frame.happy.isna().sum() == 1  # the frame without a face has no probabilities
@@ -296,7 +297,7 @@ class TestFormulaLookalikes:
         workbook = openpyxl.load_workbook(io.BytesIO(response.content))
         cells = [cell for sheet in workbook for row in sheet.iter_rows() for cell in row]
         assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
-        assert '\'=HYPERLINK("http://evil.example")' in [cell.value for cell in workbook["samples"]["B"]]
+        assert '\'=HYPERLINK("http://evil.example")' in [cell.value for cell in workbook["samples"]["C"]]
 
 
 class TestSecondOrganizer:
@@ -358,3 +359,30 @@ class TestReportApi:
         assert client.get(f"/api/screenings/{study.pk}/report/").status_code == 404
         for identifier in ("samples-csv", "participants-csv", "xlsx", "pdf"):
             assert client.get(f"/api/screenings/{study.pk}/report/{identifier}/").status_code == 404
+
+
+def test_every_export_carries_the_participants_label(organizer_client, screening):
+    import openpyxl
+
+    participant = ParticipantFactory(screening=screening, label="panel-A-01", external_id="4711")
+    EmotionSampleFactory(participant=participant)
+    samples = organizer_client.get(report_url(screening, "organizer-download", "samples-csv"))
+    [row] = csv.DictReader(io.StringIO(b"".join(samples.streaming_content).decode()))
+    assert (row["participant"], row["label"], row["external_id"]) == (str(participant.pk), "panel-A-01", "4711")
+    participants = organizer_client.get(report_url(screening, "organizer-download", "participants-csv"))
+    [row] = csv.DictReader(io.StringIO(participants.content.decode()))
+    assert row["label"] == "panel-A-01"
+    workbook = openpyxl.load_workbook(
+        io.BytesIO(organizer_client.get(report_url(screening, "organizer-download", "xlsx")).content)
+    )
+    assert [cell.value for cell in workbook["participants"][1]][:3] == ["participant", "label", "external_id"]
+    assert workbook["participants"].cell(row=2, column=2).value == "panel-A-01"
+
+
+def test_pages_show_the_label_beside_the_id(organizer_client, screening):
+    participant = ParticipantFactory(screening=screening, label="panel-A-01", watch_started_at="2026-01-01T00:00Z")
+    EmotionSampleFactory(participant=participant)
+    report = organizer_client.get(reverse("organizer-report", args=[screening.pk])).content.decode()
+    assert f"#{participant.pk} panel-A-01" in report
+    page = organizer_client.get(reverse("organizer-participant", args=[screening.pk, participant.pk])).content.decode()
+    assert f"#{participant.pk} panel-A-01" in page

@@ -1,0 +1,89 @@
+"""The admin's forms: questions typed the way researchers write them, and a stimulus upload kept across errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.files.uploadedfile import UploadedFile
+
+from screenings import services
+
+
+class ChoicesField(forms.CharField):
+    """A choice question's options, typed one per line (stored as the list the model keeps)."""
+
+    widget = forms.Textarea(attrs={"rows": 4, "cols": 40})
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, list):
+            return "\n".join(str(choice) for choice in value)
+        return super().prepare_value(value)
+
+    def to_python(self, value: Any) -> list[str]:
+        if isinstance(value, list):
+            return value
+        return [line.strip() for line in str(value or "").splitlines() if line.strip()]
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        return self.to_python(initial or []) != self.to_python(data)
+
+
+class QuestionForm(forms.ModelForm):
+    """A question in the screening's inline: a change that would reinterpret given answers is refused here."""
+
+    choices = ChoicesField(required=False, help_text="Single and multiple choice: one option per line.")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.instance.pk is not None and self.has_changed():
+            changes = {field: cleaned.get(field) for field in self.changed_data if field in cleaned}
+            for field, reason in services.question_change_refusals(self.instance, changes).items():
+                self.add_error(field if field in self.fields else None, reason)
+        return cleaned
+
+
+class ScreeningAdminForm(forms.ModelForm):
+    """The screening form; a stimulus chosen on a submission that had errors is kept for the next one.
+
+    Browsers cannot fill a file input back in, so the upload is held on the server
+    (``services.stimulus_upload_hold``) and the form carries a signed token for it.
+    """
+
+    held_stimulus = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def full_clean(self) -> None:
+        if self.is_bound and not self.files.get("stimulus"):
+            self._use_held_stimulus()
+        super().full_clean()
+        if self.is_bound and self.errors:
+            self._hold_uploaded_stimulus()
+
+    def _use_held_stimulus(self) -> None:
+        held = services.stimulus_upload_held(token=self.data.get("held_stimulus", ""))
+        if held is not None:
+            files = self.files.copy()
+            files["stimulus"] = held
+            self.files = files
+            self._note_held(held.name or "the video")
+
+    def _hold_uploaded_stimulus(self) -> None:
+        upload = self.files.get("stimulus")
+        if not isinstance(upload, UploadedFile):
+            return
+        data = self.data.copy()
+        data["held_stimulus"] = services.stimulus_upload_hold(upload=upload)
+        self.data = data
+        self._note_held(upload.name or "the video")
+
+    def _note_held(self, name: str) -> None:
+        if "stimulus" in self.fields:
+            self.fields["stimulus"].help_text = f"{name} is kept from your last try: you need not choose it again."
+            # Bound fields copy their help text when made; the next rendering must see this one.
+            self._bound_fields_cache.pop("stimulus", None)
+
+    def release_held_stimulus(self) -> None:
+        """Called once the screening has stored its own copy of a held upload."""
+        token = self.data.get("held_stimulus", "")
+        if token:
+            services.stimulus_upload_release(token=token)
