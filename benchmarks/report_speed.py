@@ -106,6 +106,7 @@ def main() -> int:
         big, _ = generate(arguments.participants, arguments.seconds, slug)
         print(
             f"generated {arguments.participants * arguments.seconds} samples in {time.perf_counter() - started:.0f} s"
+            f" (screening {slug}: measure it again with --slug {slug})"
         )
     organizer = big.owner
     rebuild_seconds = rebuild_totals(big)
