@@ -27,13 +27,17 @@ migrate: $(INSTALLED)
 	DEBUG=1 $(PY) manage.py migrate --noinput
 
 # The media analysis worker runs beside the web server and stops with it. `make run ADDRESS=127.0.0.1:9000`
-# serves elsewhere; the demo's printed links follow.
+# serves elsewhere; the demo's printed links follow. The server is `manage.py serve`, Daphne with the
+# capture protocol's websocket message limit (runserver keeps Daphne's 1 MiB, which drops large frames);
+# Daphne takes the host and the port apart.
 ADDRESS ?= 127.0.0.1:8000
+PORT_OF_ADDRESS = $(lastword $(subst :, ,$(ADDRESS)))
+HOST_OF_ADDRESS = $(patsubst %:$(PORT_OF_ADDRESS),%,$(ADDRESS))
 run: migrate
 	DEBUG=1 $(PY) manage.py load_demo --base-url http://$(ADDRESS)
 	DEBUG=1 $(PY) manage.py media_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	DEBUG=1 $(PY) manage.py runserver $(ADDRESS)
+	DEBUG=1 $(PY) manage.py serve -b $(HOST_OF_ADDRESS) -p $(PORT_OF_ADDRESS)
 
 test: $(INSTALLED) system-deps
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run

@@ -107,17 +107,9 @@ class CaptureConsumer(AsyncWebsocketConsumer):
             # A binary message is a frame (docs/protocol.md): no base64, no UTF-8 check.
             frame = capture.parse_binary_frame(bytes_data or b"", duration=duration, limits=self.limits)
             return await self._frame(frame)
-        if len(text_data) > self.limits.message_chars:
-            raise capture.FrameError("too_large", f"a message may be at most {self.limits.message_chars} characters")
-        try:
-            message = json.loads(text_data)
-        except json.JSONDecodeError:
-            raise capture.FrameError("bad_message", "the message is not valid JSON") from None
-        kind = message.get("type") if isinstance(message, dict) else None
-        if kind == "end":
+        message = capture.parse_text_message(text_data, limits=self.limits)
+        if message["type"] == "end":
             return await self._end(message)
-        if kind != "frame":
-            raise capture.FrameError("bad_message", 'type must be "frame" or "end"')
         return await self._frame(capture.parse_frame_message(message, duration=duration, limits=self.limits))
 
     async def _check_phase(self, seq: int | None) -> None:
@@ -150,14 +142,11 @@ class CaptureConsumer(AsyncWebsocketConsumer):
     async def _end(self, message: dict[str, Any]) -> dict[str, Any]:
         assert self.participant is not None
         await self._check_phase(None)
-        position = message.get("media_time")
-        duration = self.participant.screening.stimulus_duration
+        # The HTTP endpoint's rule: playback must have reached the stimulus's end.
+        position = capture.parse_end_message(message, duration=self.participant.screening.stimulus_duration)
         try:
             finished = await database_sync_to_async(services.watching_finish)(
-                participant=self.participant,
-                position=capture.parse_media_time(position, duration=duration, seq=None)
-                if position is not None
-                else None,
+                participant=self.participant, position=position
             )
         except services.StudyError as error:
             raise capture.FrameError("wrong_phase", str(error)) from None

@@ -24,6 +24,10 @@ DATA_URL_PREFIX = re.compile(r"^data:image/[a-zA-Z0-9.+-]+;base64,")
 MEDIA_TIME_TOLERANCE = 1.0
 # The longest header line of a binary frame; a real one is about 50 bytes.
 BINARY_HEADER_BYTES = 1024
+# How close to the stimulus's end a player must be for playback to count as finished, in seconds.
+END_TOLERANCE_SECONDS = 2.0
+# The largest seq: the largest whole number a browser's JavaScript holds exactly (2**53 - 1).
+MAX_SEQ = 2**53 - 1
 
 # Close codes after which a client must not reconnect (docs/protocol.md); the pages get them from here.
 CLOSE_UNKNOWN = 4404
@@ -68,6 +72,17 @@ class CaptureLimits:
             rate_factor=settings.CAPTURE_RATE_FACTOR,
         )
 
+    @property
+    def server_message_bytes(self) -> int:
+        """The websocket server's message limit (Daphne's), set from these limits when it starts.
+
+        Twice the largest message a frame may take, text or binary: a message somewhat over the
+        protocol's limits still reaches the consumer and gets a ``too_large`` reply instead of a
+        dropped connection; a longer one is not read, and the server drops the connection (1009).
+        ``manage.py serve`` starts Daphne with it.
+        """
+        return 2 * max(self.message_chars, self.frame_bytes + BINARY_HEADER_BYTES)
+
 
 def image_error(error: InvalidImage, seq: int | None) -> FrameError:
     """The protocol's error for an image that could not be read."""
@@ -75,22 +90,55 @@ def image_error(error: InvalidImage, seq: int | None) -> FrameError:
 
 
 def parse_seq(raw: Any) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
-        raise FrameError("bad_message", "seq must be a whole number, zero or more")
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_SEQ:
+        raise FrameError("bad_message", f"seq must be a whole number from 0 to {MAX_SEQ}")
     return raw
 
 
-def parse_media_time(raw: Any, *, duration: float | None, seq: int | None) -> float:
-    if isinstance(raw, str):
-        try:
-            raw = float(raw)
-        except ValueError:
-            raise FrameError("bad_message", "media_time must be a number of seconds", seq) from None
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
-        raise FrameError("bad_message", "media_time must be a number of seconds", seq)
-    if raw < 0 or (duration is not None and raw > duration + MEDIA_TIME_TOLERANCE):
-        raise FrameError("bad_message", "media_time lies outside the stimulus", seq)
-    return float(raw)
+def parse_media_time(raw: Any, *, duration: float | None, seq: int | None, field: str = "media_time") -> float:
+    """Seconds into the stimulus (a number or its text), at most ``MEDIA_TIME_TOLERANCE`` past its end."""
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise FrameError("bad_message", f"{field} must be a number of seconds", seq)
+    try:
+        seconds = float(raw)
+    except (ValueError, OverflowError):
+        # OverflowError: a whole number too large for a float (JSON allows 400 digits).
+        raise FrameError("bad_message", f"{field} must be a number of seconds", seq) from None
+    if not math.isfinite(seconds):
+        raise FrameError("bad_message", f"{field} must be a number of seconds", seq)
+    if seconds < 0 or (duration is not None and seconds > duration + MEDIA_TIME_TOLERANCE):
+        raise FrameError("bad_message", f"{field} lies outside the stimulus", seq)
+    return seconds
+
+
+def playback_reached_end(position: float, *, duration: float | None) -> bool:
+    """Whether a player at ``position`` has played the stimulus to its end (always, when its length is unknown).
+
+    The one rule for finishing watching, over the websocket (``end``) and over HTTP.
+    """
+    return duration is None or position >= duration - END_TOLERANCE_SECONDS
+
+
+def parse_end_message(message: dict[str, Any], *, duration: float | None) -> float:
+    """The position of a websocket ``end`` message; raises ``FrameError`` unless playback reached the end."""
+    position = parse_media_time(message.get("media_time"), duration=duration, seq=None)
+    if not playback_reached_end(position, duration=duration):
+        raise FrameError("not_finished", "playback has not reached the end of the stimulus")
+    return position
+
+
+def parse_text_message(text: str, *, limits: CaptureLimits) -> dict[str, Any]:
+    """A websocket text message as a JSON object with a known ``type``; raises ``FrameError``."""
+    if len(text) > limits.message_chars:
+        raise FrameError("too_large", f"a message may be at most {limits.message_chars} characters")
+    try:
+        message = json.loads(text)
+    except ValueError:
+        # Not only JSONDecodeError: a whole number of more than 4,300 digits is a ValueError of its own.
+        raise FrameError("bad_message", "the message is not valid JSON") from None
+    if not isinstance(message, dict) or message.get("type") not in ("frame", "end"):
+        raise FrameError("bad_message", 'a message is a JSON object whose type is "frame" or "end"')
+    return message
 
 
 def decode_image_text(text: Any, *, limits: CaptureLimits, seq: int | None) -> bytes:
@@ -98,7 +146,9 @@ def decode_image_text(text: Any, *, limits: CaptureLimits, seq: int | None) -> b
     if not isinstance(text, str) or not text:
         raise FrameError("bad_message", "image must be a base64 JPEG or PNG", seq)
     text = DATA_URL_PREFIX.sub("", text, count=1)
-    if len(text) * 3 // 4 > limits.frame_bytes:
+    # Four characters for every three bytes, less the bytes the closing "=" padding stands in for.
+    padding = 2 if text.endswith("==") else 1 if text.endswith("=") else 0
+    if len(text) * 3 // 4 - padding > limits.frame_bytes:
         raise FrameError("too_large", f"a frame may be at most {limits.frame_bytes} bytes", seq)
     try:
         return base64.b64decode(text, validate=True)
@@ -122,19 +172,20 @@ def parse_binary_frame(data: bytes, *, duration: float | None, limits: CaptureLi
     The same frame as the JSON text message, without base64 (a third fewer bytes) and without
     the UTF-8 check every text message gets: about a fifth of a busy server's event loop.
     """
-    if len(data) > limits.frame_bytes + BINARY_HEADER_BYTES:
-        raise FrameError("too_large", f"a frame may be at most {limits.frame_bytes} bytes")
-    header_bytes, newline, image = data.partition(b"\n")
-    if not newline or len(header_bytes) > BINARY_HEADER_BYTES:
+    # The header is read first, however large the image, so that a frame too large still gets its seq.
+    newline_at = data.find(b"\n", 0, BINARY_HEADER_BYTES + 1)
+    if newline_at < 0:
         raise FrameError("bad_message", "a binary frame is a JSON header line, a newline, then the image")
     try:
-        header = json.loads(header_bytes)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        header = json.loads(data[:newline_at])
+    except ValueError:
+        # JSONDecodeError and UnicodeDecodeError are ValueErrors, as is an integer of over 4,300 digits.
         raise FrameError("bad_message", "the header line is not valid JSON") from None
     if not isinstance(header, dict) or header.get("type") != "frame":
         raise FrameError("bad_message", 'the header must be a JSON object with "type": "frame"')
     seq = parse_seq(header.get("seq"))
     media_time = parse_media_time(header.get("media_time"), duration=duration, seq=seq)
+    image = data[newline_at + 1 :]
     if not image:
         raise FrameError("bad_image", "the image is empty", seq)
     if len(image) > limits.frame_bytes:

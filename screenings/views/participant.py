@@ -8,7 +8,6 @@ resumes where they left off.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -20,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from screenings import services
-from screenings.capture.protocol import MEDIA_TIME_TOLERANCE
+from screenings.capture import protocol as capture
 from screenings.forms.questionnaire import QuestionnaireForm
 from screenings.models import Participant, Question, Screening
 from screenings.selectors import participant_by_token, questions_for_phase, screening_by_slug
@@ -200,7 +199,8 @@ def _position_from(request: HttpRequest, participant: Participant) -> float:
     if request.content_type == "application/json":
         try:
             body: Any = json.loads(request.body or b"{}")
-        except json.JSONDecodeError:
+        except ValueError:
+            # Not only JSONDecodeError: a whole number of more than 4,300 digits is a ValueError of its own.
             raise ValueError("the body is not valid JSON") from None
         raw = body.get("position") if isinstance(body, dict) else None
     else:
@@ -208,15 +208,12 @@ def _position_from(request: HttpRequest, participant: Participant) -> float:
     if raw is None or isinstance(raw, bool):
         raise ValueError("position is required")
     try:
-        position = float(raw)
-    except (TypeError, ValueError):
-        raise ValueError("position must be a number of seconds") from None
-    if not math.isfinite(position) or position < 0:
-        raise ValueError("position must be a number of seconds, zero or more")
-    duration = participant.screening.stimulus_duration
-    if duration is not None and position > duration + MEDIA_TIME_TOLERANCE:
-        raise ValueError("position lies beyond the end of the stimulus")
-    return position
+        # The frames' rule for a media time: a number of seconds, at most a little past the stimulus's end.
+        return capture.parse_media_time(
+            raw, duration=participant.screening.stimulus_duration, seq=None, field="position"
+        )
+    except capture.FrameError as error:
+        raise ValueError(error.detail) from None
 
 
 @require_POST
@@ -230,10 +227,6 @@ def watch_position(request: HttpRequest, participant: Participant) -> HttpRespon
     return JsonResponse({"position": position})
 
 
-# How close to the end the player must be for playback to count as finished, in seconds.
-END_TOLERANCE_SECONDS = 2.0
-
-
 @require_POST
 @journey_step(State.WATCHING)
 def watch_finished(request: HttpRequest, participant: Participant) -> HttpResponse:
@@ -241,8 +234,7 @@ def watch_finished(request: HttpRequest, participant: Participant) -> HttpRespon
         position = _position_from(request, participant)
     except ValueError as error:
         return JsonResponse({"error": "bad_position", "detail": str(error)}, status=400)
-    duration = participant.screening.stimulus_duration
-    if duration is not None and position < duration - END_TOLERANCE_SECONDS:
+    if not capture.playback_reached_end(position, duration=participant.screening.stimulus_duration):
         return JsonResponse(
             {"error": "not_finished", "detail": "playback has not reached the end of the stimulus"}, status=400
         )

@@ -11,6 +11,7 @@ from screenings.capture.routing import websocket_urlpatterns
 from screenings.models import EmotionSample, Participant
 from tests.factories import ParticipantFactory, ScreeningFactory
 from tests.screenings.capture_helpers import binary_frame, empty_jpeg, frame_message
+from tests.screenings.test_capture_limits_server import padded_jpeg
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 State = Participant.State
@@ -90,10 +91,18 @@ BAD_MESSAGES = [
     (json.dumps({"type": "frame", "media_time": 1, "image": "AAAA"}), "bad_message"),
     (json.dumps({"type": "frame", "seq": -1, "media_time": 1, "image": "AAAA"}), "bad_message"),
     (json.dumps({"type": "frame", "seq": True, "media_time": 1, "image": "AAAA"}), "bad_message"),
+    # More than 4,300 digits: Python's JSON parser refuses the number itself (a ValueError, not a JSONDecodeError).
+    ('{"type": "frame", "seq": ' + "9" * 5000 + ', "media_time": 1, "image": "AAAA"}', "bad_message"),
+    # Above 2**53 - 1 a browser cannot hold the seq exactly, so it could not match the reply to its frame.
+    (json.dumps({"type": "frame", "seq": 2**53, "media_time": 1, "image": "AAAA"}), "bad_message"),
     (json.dumps({"type": "frame", "seq": 1, "image": "AAAA"}), "bad_message"),
     (json.dumps({"type": "frame", "seq": 1, "media_time": -0.5, "image": "AAAA"}), "bad_message"),
     (json.dumps({"type": "frame", "seq": 1, "media_time": 99.0, "image": "AAAA"}), "bad_message"),
     (json.dumps({"type": "frame", "seq": 1, "media_time": "soon", "image": "AAAA"}), "bad_message"),
+    # A whole number too large for a float (OverflowError), as a number and as text.
+    (json.dumps({"type": "frame", "seq": 1, "media_time": 10**400, "image": "AAAA"}), "bad_message"),
+    (json.dumps({"type": "frame", "seq": 1, "media_time": "1" * 400, "image": "AAAA"}), "bad_message"),
+    (json.dumps({"type": "frame", "seq": 1, "media_time": [1], "image": "AAAA"}), "bad_message"),
     (json.dumps({"type": "frame", "seq": 1, "media_time": 1}), "bad_message"),
     (json.dumps({"type": "frame", "seq": 1, "media_time": 1, "image": "***not base64***"}), "bad_image"),
     (json.dumps({"type": "frame", "seq": 1, "media_time": 1, "image": "aGVsbG8gd29ybGQ="}), "bad_image"),
@@ -131,6 +140,10 @@ BAD_BINARY = [
     (b'{"type": "end", "seq": 1, "media_time": 1}\n\xff\xd8', "bad_message"),
     (b'{"type": "frame", "media_time": 1}\n\xff\xd8', "bad_message"),
     (b'{"type": "frame", "seq": 1, "media_time": 99}\n\xff\xd8', "bad_message"),
+    (b'{"type": "frame", "seq": 1, "media_time": ' + b"9" * 400 + b"}\n\xff\xd8", "bad_message"),
+    (b'{"type": "frame", "seq": 1, "media_time": 1e400}\n\xff\xd8', "bad_message"),
+    (b'{"type": "frame", "seq": ' + b"9" * 1000 + b', "media_time": 1}\n\xff\xd8', "bad_message"),
+    (b'{"type": "frame", "seq": ' + str(2**53).encode() + b', "media_time": 1}\n\xff\xd8', "bad_message"),
     (b'{"type": "frame", "seq": 1, "media_time": 1}\n', "bad_image"),
     (b'{"type": "frame", "seq": 1, "media_time": 1}\nhello world', "bad_image"),
     (b"\xfe\xff" * 10 + b"\n\xff\xd8", "bad_message"),
@@ -151,14 +164,38 @@ async def test_a_bad_binary_frame_gets_its_error_code_and_the_socket_stays_open(
     await communicator.disconnect()
 
 
-async def test_a_binary_frame_over_the_byte_limit_is_too_large(watcher, settings):
+async def test_a_binary_frame_over_the_byte_limit_is_too_large_and_keeps_its_seq(watcher, settings):
     settings.CAPTURE_MAX_FRAME_BYTES = 4096
     communicator = await open_socket(watcher.token)
     await communicator.send_to(bytes_data=binary_frame(1, 1.0))
     error = json.loads(await communicator.receive_from(timeout=30))
-    assert error["code"] == "too_large"
+    # The seq lets the page drop that frame rather than send it again after every reconnect.
+    assert error["code"] == "too_large" and error["seq"] == 1
     await communicator.disconnect()
     assert await database_sync_to_async(samples_of)(watcher) == []
+
+
+async def send_frame(communicator: WebsocketCommunicator, kind: str, seq: int, media_time: float, image: bytes) -> dict:
+    if kind == "text":
+        await communicator.send_to(text_data=json.dumps(frame_message(seq, media_time, image)))
+    else:
+        await communicator.send_to(bytes_data=binary_frame(seq, media_time, image))
+    return json.loads(await communicator.receive_from(timeout=30))
+
+
+@pytest.mark.parametrize("kind", ["text", "binary"])
+async def test_a_frame_of_exactly_the_byte_limit_is_acknowledged_and_one_byte_more_is_too_large(
+    watcher, settings, kind
+):
+    settings.CAPTURE_MAX_FRAME_BYTES = 4096
+    communicator = await open_socket(watcher.token)
+    # As text, 4,096 bytes are 5,464 base64 characters ending in "==": the padding counts for no byte.
+    ack = await send_frame(communicator, kind, 1, 1.0, padded_jpeg(4096))
+    assert ack["type"] == "ack" and ack["seq"] == 1
+    error = await send_frame(communicator, kind, 2, 2.0, padded_jpeg(4097))
+    assert error["code"] == "too_large" and error["seq"] == 2
+    assert [sample.media_time for sample in await database_sync_to_async(samples_of)(watcher)] == [1.0]
+    await communicator.disconnect()
 
 
 async def test_frames_over_the_byte_limit_or_side_limit_are_too_large(watcher, settings):
@@ -239,6 +276,72 @@ async def test_end_marks_watching_finished_and_later_frames_are_wrong_phase(watc
     participant = await database_sync_to_async(Participant.objects.get)(pk=watcher.pk)
     assert participant.state == State.WATCHED
     await communicator.disconnect()
+
+
+BAD_ENDS = [
+    # Playback more than END_TOLERANCE_SECONDS before the 30 s stimulus's end: not finished, as over HTTP.
+    ({"type": "end", "media_time": 0}, "not_finished"),
+    ({"type": "end", "media_time": 27.9}, "not_finished"),
+    ({"type": "end"}, "bad_message"),
+    ({"type": "end", "media_time": None}, "bad_message"),
+    ({"type": "end", "media_time": "soon"}, "bad_message"),
+    ({"type": "end", "media_time": True}, "bad_message"),
+    ({"type": "end", "media_time": -1}, "bad_message"),
+    ({"type": "end", "media_time": 31.5}, "bad_message"),
+    ({"type": "end", "media_time": 10**400}, "bad_message"),
+    ({"type": "end", "media_time": "nan"}, "bad_message"),
+    ('{"type": "end", "media_time": ' + "3" * 5000 + "}", "bad_message"),
+]
+
+
+@pytest.mark.parametrize(("message", "code"), BAD_ENDS)
+async def test_a_bad_or_early_end_is_refused_and_watching_goes_on(watcher, message, code):
+    communicator = await open_socket(watcher.token)
+    error = await exchange(communicator, message)
+    assert error == {"type": "error", "seq": None, "code": code, "detail": error["detail"]} and error["detail"]
+    participant = await database_sync_to_async(Participant.objects.get)(pk=watcher.pk)
+    assert participant.state == State.WATCHING and participant.watch_position == watcher.watch_position
+    ack = await exchange(communicator, frame_message(7, 4.0, empty_jpeg()))
+    assert ack["type"] == "ack" and ack["seq"] == 7
+    assert await exchange(communicator, {"type": "end", "media_time": 29.0}) == {"type": "ended"}
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("position", "finished"), [(0.0, False), (27.9, False), (28.0, True), (30.0, True), (31.0, True)]
+)
+async def test_the_end_message_and_the_http_endpoint_agree_on_when_playback_finished(db, position, finished):
+    from django.test import AsyncClient
+    from django.urls import reverse
+
+    by_socket, by_http = await database_sync_to_async(
+        lambda: [
+            ParticipantFactory(screening=ScreeningFactory(stimulus_duration=30.0), state=State.WATCHING) for _ in "ab"
+        ]
+    )()
+    communicator = await open_socket(by_socket.token)
+    reply = await exchange(communicator, {"type": "end", "media_time": position})
+    await communicator.disconnect()
+    response = await AsyncClient().post(
+        reverse("participant-watch-finished", args=[by_http.token]), {"position": position}, "application/json"
+    )
+    assert (reply == {"type": "ended"}) is finished
+    assert (response.status_code == 200) is finished
+    if not finished:
+        assert reply["code"] == response.json()["error"] == "not_finished"
+
+
+@pytest.mark.parametrize("body", ['{"position": ' + "3" * 5000 + "}", '{"position": ' + "3" * 400 + "}"])
+async def test_the_http_endpoint_refuses_a_position_too_long_for_a_number(watcher, body):
+    from django.test import AsyncClient
+    from django.urls import reverse
+
+    response = await AsyncClient().post(
+        reverse("participant-watch-finished", args=[watcher.token]), body, "application/json"
+    )
+    assert response.status_code == 400 and response.json()["error"] == "bad_position"
+    participant = await database_sync_to_async(Participant.objects.get)(pk=watcher.pk)
+    assert participant.state == State.WATCHING
 
 
 @pytest.mark.parametrize("leave", ["withdraw", "erase", "close"])
