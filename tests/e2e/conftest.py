@@ -93,7 +93,8 @@ class Server:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "reactionsite.asgi:application"],
+            # As the README serves it: Daphne with the websocket limit the capture protocol needs.
+            [sys.executable, "manage.py", "serve", "-b", "127.0.0.1", "-p", str(self.port)],
             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + 60
