@@ -189,9 +189,9 @@ ANALYSIS_MAX_IMAGE_MEGABYTES = env_int("ANALYSIS_MAX_IMAGE_MEGABYTES", 20, minim
 ANALYSIS_MAX_IMAGES = env_int("ANALYSIS_MAX_IMAGES", 50, minimum=1)
 ANALYSIS_MAX_VIDEO_MEGABYTES = env_int("ANALYSIS_MAX_VIDEO_MEGABYTES", 2048, minimum=1)
 ANALYSIS_MAX_VIDEO_PIXELS = env_int("ANALYSIS_MAX_VIDEO_PIXELS", 3840 * 2160, minimum=64 * 64)
-# A running analysis reports progress every few seconds; one silent for longer was cut off by a
-# restart and is queued again when a worker starts.
-ANALYSIS_STALLED_SECONDS = env_int("ANALYSIS_STALLED_SECONDS", 120, minimum=10)
+# A worker writes its running analyses' heartbeats four times in this many seconds; an analysis
+# whose heartbeat is older lost its worker and is run again by another (docs/analyses.md, "Jobs").
+ANALYSIS_STALLED_SECONDS = env_int("ANALYSIS_STALLED_SECONDS", 120, minimum=2)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "admin:login"

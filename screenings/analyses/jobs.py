@@ -1,11 +1,11 @@
 """Submitting and controlling media analyses: each upload is stored and queued, cancelled, deleted,
-and queued again when a worker was cut off (``analyses_recover``)."""
+and queued again when its worker stopped (``analyses_recover``)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +13,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks.exceptions import TaskResultDoesNotExist
@@ -164,25 +165,60 @@ def analysis_delete(*, analysis: MediaAnalysis) -> None:
 
 
 def analyses_recover() -> list[MediaAnalysis]:
-    """Queue again what a restart cut off: running analyses that stopped reporting progress,
-    and queued ones whose job the queue no longer holds. Called when a worker starts."""
+    """Queue again what stopped workers left behind, and return it.
+
+    That is every running analysis whose heartbeat is older than ``ANALYSIS_STALLED_SECONDS``
+    (its worker died: a live worker's watchdog keeps the heartbeat fresh), and every queued one
+    whose job the queue no longer holds, or holds as started long ago by a worker that died
+    before it claimed the analysis. Each worker calls this when it starts and then every few
+    seconds (``screenings.analyses.watchdog``). Each analysis is taken by one conditional update
+    of the row as it was read, so when several workers look at once exactly one queues it again.
+    """
     stalled_since = timezone.now() - timedelta(seconds=settings.ANALYSIS_STALLED_SECONDS)
-    MediaAnalysis.objects.filter(status=Status.RUNNING, heartbeat_at__lt=stalled_since).update(
-        status=Status.QUEUED, progress=0, started_at=None, heartbeat_at=None
-    )
     recovered = []
-    for analysis in MediaAnalysis.objects.filter(status=Status.QUEUED):
-        if _job_waiting(run_media_analysis, analysis.task_id):
-            continue
-        analysis_enqueue(analysis=analysis)
-        recovered.append(analysis)
+    for analysis in _left_behind(stalled_since):
+        if _take_for_recovery(analysis):
+            analysis_enqueue(analysis=analysis)
+            recovered.append(analysis)
     return recovered
 
 
-def _job_waiting(task: Any, task_id: str) -> bool:
+def _left_behind(stalled_since: datetime) -> list[MediaAnalysis]:
+    running = MediaAnalysis.objects.filter(status=Status.RUNNING, heartbeat_at__lt=stalled_since)
+    # A queued analysis is looked at only once it has been queued a while: the upload (and a
+    # recovery) writes its job's id just after the row, and must not be raced to it.
+    queued = MediaAnalysis.objects.filter(status=Status.QUEUED).filter(
+        Q(heartbeat_at__lt=stalled_since) | Q(heartbeat_at__isnull=True, created_at__lt=stalled_since)
+    )
+    lost = [analysis for analysis in queued if not _job_waiting(analysis.task_id, stalled_since)]
+    return [*running, *lost]
+
+
+def _take_for_recovery(analysis: MediaAnalysis) -> bool:
+    # The row exactly as it was read: a heartbeat, a claim or another worker's recovery since
+    # then changes one of these, and this update then changes nothing. The heartbeat written
+    # here keeps other workers off the queued row until its new job's id is in place.
+    return bool(
+        MediaAnalysis.objects.filter(
+            pk=analysis.pk,
+            status=analysis.status,
+            attempts=analysis.attempts,
+            task_id=analysis.task_id,
+            heartbeat_at=analysis.heartbeat_at,
+        ).update(status=Status.QUEUED, task_id="", progress=0, started_at=None, heartbeat_at=timezone.now())
+    )
+
+
+def _job_waiting(task_id: str, stalled_since: datetime) -> bool:
     if not task_id:
         return False
     try:
-        return task.get_result(task_id).status in (TaskResultStatus.READY, TaskResultStatus.RUNNING)
+        result = run_media_analysis.get_result(task_id)
     except TaskResultDoesNotExist:
         return False
+    if result.status == TaskResultStatus.READY:
+        return True
+    # A worker claims the analysis the moment it starts the job; a job started long ago whose
+    # analysis is still queued belongs to a worker that died in between.
+    started_at = result.started_at
+    return result.status == TaskResultStatus.RUNNING and started_at is not None and started_at >= stalled_since

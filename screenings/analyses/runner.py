@@ -32,7 +32,7 @@ from inference import (
     read_timeline,
 )
 from screenings import services
-from screenings.analyses.progress import AnalysisCancelled, ProgressReporter
+from screenings.analyses.progress import AnalysisCancelled, AnalysisLost, ProgressReporter, run_kept_alive, this_run
 from screenings.analyses.storage import UploadRefused, safe_name
 from screenings.models import MediaAnalysis, Participant, Screening
 
@@ -52,44 +52,66 @@ OUTPUT_LABELS = {
 
 def analysis_run(*, analysis_id: int) -> None:
     """Run one queued analysis to the end: results stored and ``succeeded``, or ``failed`` with the
-    reason, or ``cancelled``. Nothing of a failed or cancelled run is left in its folder."""
+    reason, or ``cancelled``. Nothing of a failed or cancelled run is left in its folder.
+
+    A run that loses the analysis on the way (deleted, or queued again because its worker was
+    given up for dead) stops at its next write and changes nothing more of it.
+    """
+    analysis = _claim(analysis_id)
+    if analysis is None:
+        # Cancelled or deleted while queued, or taken by another worker.
+        return
+    logger.info("media analysis %s: attempt %s started", analysis.pk, analysis.attempts)
+    with run_kept_alive(analysis.pk, analysis.attempts):
+        _run(analysis)
+
+
+def _claim(analysis_id: int) -> MediaAnalysis | None:
     now = timezone.now()
     claimed = MediaAnalysis.objects.filter(pk=analysis_id, status=Status.QUEUED).update(
         status=Status.RUNNING, started_at=now, heartbeat_at=now, progress=0, attempts=F("attempts") + 1, error=""
     )
-    if not claimed:
-        # Cancelled or deleted while queued, or taken by another worker.
-        return
-    analysis = MediaAnalysis.objects.get(pk=analysis_id)
+    return MediaAnalysis.objects.get(pk=analysis_id) if claimed else None
+
+
+def _run(analysis: MediaAnalysis) -> None:
     results = Path(default_storage.path(analysis.results_folder))
     # A run cut off by a restart may have left a finished results folder behind.
     shutil.rmtree(results, ignore_errors=True)
     runner = {Kind.IMAGES: _run_images, Kind.VIDEO: _run_video, Kind.RECORDING: _run_recording}[analysis.kind]
     try:
         changes = runner(analysis, results)
+    except AnalysisLost:
+        logger.warning(
+            "media analysis %s: attempt %s stopped, the analysis was deleted or given to another run",
+            analysis.pk,
+            analysis.attempts,
+        )
     except AnalysisCancelled:
-        _finish(analysis_id, results, status=Status.CANCELLED)
+        _finish(analysis, results, status=Status.CANCELLED)
     except (InvalidImage, InvalidVideo) as error:
-        _finish(analysis_id, results, status=Status.FAILED, error=error.reason)
+        _finish(analysis, results, status=Status.FAILED, error=error.reason)
     except UploadRefused as error:
-        _finish(analysis_id, results, status=Status.FAILED, error=str(error))
+        _finish(analysis, results, status=Status.FAILED, error=str(error))
     except FileNotFoundError:
-        _finish(analysis_id, results, status=Status.FAILED, error="The uploaded file is no longer there.")
+        _finish(analysis, results, status=Status.FAILED, error="The uploaded file is no longer there.")
     except Exception:
-        logger.exception("media analysis %s failed", analysis_id)
-        _finish(analysis_id, results, status=Status.FAILED, error="The analysis stopped on an unexpected error.")
+        logger.exception("media analysis %s failed", analysis.pk)
+        _finish(analysis, results, status=Status.FAILED, error="The analysis stopped on an unexpected error.")
         raise
     else:
-        _finish(analysis_id, results, status=Status.SUCCEEDED, **changes)
+        _finish(analysis, results, status=Status.SUCCEEDED, **changes)
 
 
-def _finish(analysis_id: int, results: Path, *, status: str, **changes: Any) -> None:
+def _finish(analysis: MediaAnalysis, results: Path, *, status: str, **changes: Any) -> None:
     if status == Status.SUCCEEDED:
         changes["progress"] = 1.0
     else:
-        shutil.rmtree(results, ignore_errors=True)
         changes.setdefault("outputs", [])
-    MediaAnalysis.objects.filter(pk=analysis_id).update(status=status, finished_at=timezone.now(), **changes)
+    finished = this_run(analysis.pk, analysis.attempts).update(status=status, finished_at=timezone.now(), **changes)
+    # A run that lost the analysis leaves its folder alone: it is another run's now, or deleted.
+    if finished and status != Status.SUCCEEDED:
+        shutil.rmtree(results, ignore_errors=True)
 
 
 def _input_path(item: dict[str, str]) -> Path:
@@ -106,7 +128,7 @@ def _output(results: Path, path: Path, identifier: str, label: str, content_type
 
 
 def _run_images(analysis: MediaAnalysis, results: Path) -> dict[str, Any]:
-    progress = ProgressReporter(analysis.pk)
+    progress = ProgressReporter(analysis.pk, attempt=analysis.attempts)
     partial = _partial_folder(results)
     images, outputs = [], []
     names = [item["name"] for item in analysis.inputs]
@@ -163,7 +185,7 @@ def _analyze_video(analysis: MediaAnalysis, results: Path, *, share: float = 1.0
         predictor=get_predictor(),
         face_mode=FaceMode(analysis.faces),
         annotate=analysis.annotate_video,
-        progress=ProgressReporter(analysis.pk, share=share),
+        progress=ProgressReporter(analysis.pk, attempt=analysis.attempts, share=share),
         max_pixels=settings.ANALYSIS_MAX_VIDEO_PIXELS,
     )
 
@@ -198,6 +220,9 @@ def _run_recording(analysis: MediaAnalysis, results: Path) -> dict[str, Any]:
     video = _analyze_video(analysis, results, share=RECORDING_ANALYSIS_SHARE)
     try:
         stored = _store_recording_samples(analysis, video.files["timeline"], model_version=get_predictor().version)
+    except AnalysisLost:
+        # The results folder is another run's now: left as it is.
+        raise
     except BaseException:
         shutil.rmtree(results, ignore_errors=True)
         raise
@@ -227,7 +252,14 @@ def _store_recording_samples(analysis: MediaAnalysis, timeline: Path, *, model_v
     offset = float(analysis.offset or 0)
     counts = {"samples_stored": 0, "samples_already_recorded": 0, "samples_outside_stimulus": 0}
     with transaction.atomic():
+        # First, so that a run that lost the analysis stores nothing, and so that no recovery can
+        # queue it again while the samples go in (the update holds the row until the commit).
+        if not this_run(analysis.pk, analysis.attempts).update(heartbeat_at=timezone.now()):
+            raise AnalysisLost
         participant = _recording_participant(analysis, screening)
+        # Kept with the samples: a run after a worker died between this commit and the end of the
+        # job adds to the same participant, whose media times keep the samples they have, not to a new one.
+        MediaAnalysis.objects.filter(pk=analysis.pk).update(participant=participant)
         for row in read_timeline(timeline):
             if row.face not in (None, 0):
                 continue

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from screenings import selectors
 from screenings.analyses import jobs, runner, storage
-from screenings.analyses.progress import Progress, ProgressReporter, analysis_progress
-from screenings.models import MediaAnalysis
+from screenings.analyses.progress import Progress, ProgressReporter, analysis_progress, run_kept_alive
+from screenings.analyses.watchdog import Watchdog
+from screenings.models import EmotionSample, MediaAnalysis, Participant
 from tests.media_clips import astronaut_rgb, blank_rgb, face_clip, jpeg_bytes, write_clip
 
 pytestmark = pytest.mark.django_db
@@ -277,3 +278,105 @@ def test_an_analysis_whose_worker_died_mid_run_is_finished_by_the_next_worker(or
     analysis.refresh_from_db()
     assert analysis.status == Status.SUCCEEDED, analysis.error
     assert analysis.attempts == 2
+
+
+def stall(analysis: MediaAnalysis, seconds: float) -> None:
+    """As if the analysis's worker had stopped ``seconds`` ago, mid-run."""
+    stale = timezone.now() - timedelta(seconds=seconds)
+    MediaAnalysis.objects.filter(pk=analysis.pk).update(status=Status.RUNNING, started_at=stale, heartbeat_at=stale)
+
+
+def test_a_stalled_analysis_is_queued_again_once_however_many_workers_look(organizer, clip, settings):
+    analysis = jobs.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1)
+    stall(analysis, settings.ANALYSIS_STALLED_SECONDS + 1)
+    assert [item.pk for item in jobs.analyses_recover()] == [analysis.pk]
+    assert jobs.analyses_recover() == []
+    analysis.refresh_from_db()
+    assert (analysis.status, analysis.progress, analysis.started_at) == (Status.QUEUED, 0, None)
+
+
+def test_a_queued_analysis_whose_job_the_queue_lost_is_queued_again_once_it_waited_a_while(organizer, clip, settings):
+    analysis = jobs.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1)
+    # Just stored: its job's id is written right after the row, and recovery must not race it.
+    assert jobs.analyses_recover() == []
+    long_ago = timezone.now() - timedelta(seconds=settings.ANALYSIS_STALLED_SECONDS + 1)
+    MediaAnalysis.objects.filter(pk=analysis.pk).update(created_at=long_ago, task_id="no-such-job")
+    assert [item.pk for item in jobs.analyses_recover()] == [analysis.pk]
+    analysis.refresh_from_db()
+    assert analysis.task_id not in ("", "no-such-job")
+    assert jobs.analyses_recover() == [], "its new job waits in the queue"
+
+
+def test_the_watchdog_keeps_its_workers_runs_alive_and_queues_again_the_others(organizer, clip, settings):
+    analysis = jobs.analysis_create_video(owner=organizer, video=video_upload(clip), interval=1)
+    stall(analysis, settings.ANALYSIS_STALLED_SECONDS + 1)
+    MediaAnalysis.objects.filter(pk=analysis.pk).update(attempts=1)
+    recovered: list[MediaAnalysis] = []
+    watchdog = Watchdog(report=recovered.extend)
+    with run_kept_alive(analysis.pk, 1):
+        # This worker runs it, however long since its last progress report: the heartbeat is renewed.
+        watchdog.check()
+    analysis.refresh_from_db()
+    assert recovered == []
+    assert analysis.status == Status.RUNNING
+    assert timezone.now() - analysis.heartbeat_at < timedelta(seconds=5)
+    stall(analysis, settings.ANALYSIS_STALLED_SECONDS + 1)
+    watchdog.check()
+    assert [item.pk for item in recovered] == [analysis.pk]
+
+
+def test_a_run_given_up_for_dead_stops_at_its_next_report_and_leaves_the_analysis_to_the_next_run(
+    organizer, clip, settings, monkeypatch
+):
+    analysis = jobs.analysis_create_video(owner=organizer, video=video_upload(clip), interval=0.5)
+    original = ProgressReporter.__call__
+    taken_over = []
+
+    def stall_and_run_again_on_first_report(self, fraction):  # type: ignore[no-untyped-def]
+        if not taken_over:
+            taken_over.append(self.attempt)
+            # The first run's worker froze past the stall limit: a watchdog queued the analysis
+            # again and another worker ran it to the end, while the first run still held it.
+            stall(MediaAnalysis.objects.get(pk=self.analysis_id), settings.ANALYSIS_STALLED_SECONDS + 1)
+            assert len(jobs.analyses_recover()) == 1
+            runner.analysis_run(analysis_id=self.analysis_id)
+        return original(self, fraction)
+
+    monkeypatch.setattr(ProgressReporter, "__call__", stall_and_run_again_on_first_report)
+    analysis = run(analysis)
+    assert taken_over == [1]
+    assert (analysis.status, analysis.attempts, analysis.error) == (Status.SUCCEEDED, 2, "")
+    assert {item["identifier"] for item in analysis.outputs} == {"timeline", "table", "plot", "video", "summary"}
+    assert selectors.analysis_output_path(analysis, "timeline.csv").read_text().startswith("time,face,")
+
+
+class WorkerKilled(BaseException):
+    """Stands for the worker's death at one exact point of a run."""
+
+
+def test_a_recording_run_again_after_its_worker_died_past_storing_adds_no_sample_and_no_participant(
+    organizer, screening, clip, settings, monkeypatch
+):
+    video = video_upload(clip)
+    analysis = jobs.analysis_create_recording(
+        owner=organizer, screening=screening, video=video, offset=0.0, participant_label="Lab session 1"
+    )
+
+    def die(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise WorkerKilled
+
+    # The worker dies after the samples were committed, before the analysis was marked done.
+    monkeypatch.setattr(runner, "_finish", die)
+    with pytest.raises(WorkerKilled):
+        runner.analysis_run(analysis_id=analysis.pk)
+    monkeypatch.undo()
+    assert EmotionSample.objects.filter(screening=screening).count() == 3
+    analysis.refresh_from_db()
+    stall(analysis, settings.ANALYSIS_STALLED_SECONDS + 1)
+    assert [item.pk for item in jobs.analyses_recover()] == [analysis.pk]
+    analysis = run(analysis)
+    assert (analysis.status, analysis.attempts) == (Status.SUCCEEDED, 2)
+    assert Participant.objects.filter(screening=screening).count() == 1
+    assert EmotionSample.objects.filter(screening=screening).count() == 3
+    assert analysis.participant.samples.count() == 3
+    assert (analysis.result["samples_stored"], analysis.result["samples_already_recorded"]) == (0, 3)
