@@ -1,6 +1,5 @@
 """Once participants have answered a question, no path may change what the answers mean or delete them."""
 
-
 import pytest
 from django.urls import reverse
 
