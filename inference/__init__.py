@@ -16,6 +16,7 @@ from inference.config import ConfigurationError, ServingConfig, serving_config
 from inference.labels import EMOTION_COLOURS, EMOTIONS
 
 if TYPE_CHECKING:
+    from inference.face_check import FaceVisibility, face_visibility
     from inference.faces import Box, FaceMode
     from inference.image_analysis import AnalyzedImage, ImageAnalysis, analyze_image, analyze_images
     from inference.images import InvalidImage
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
 # Each lazily imported name and the module that defines it.
 _LAZY = {
+    "FaceVisibility": "inference.face_check",
+    "face_visibility": "inference.face_check",
     "Box": "inference.faces",
     "FaceMode": "inference.faces",
     "AnalyzedImage": "inference.image_analysis",
@@ -65,6 +68,7 @@ __all__ = [
     "EmotionPredictor",
     "FaceMode",
     "FaceResult",
+    "FaceVisibility",
     "ImageAnalysis",
     "InvalidImage",
     "InvalidVideo",
@@ -74,6 +78,7 @@ __all__ = [
     "analyze_image",
     "analyze_images",
     "analyze_video",
+    "face_visibility",
     "get_predictor",
     "read_emotion",
     "read_emotion_sync",

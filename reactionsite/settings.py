@@ -175,6 +175,9 @@ CAPTURE_MAX_FRAME_BYTES = env_int("CAPTURE_MAX_FRAME_BYTES", 1024 * 1024, minimu
 CAPTURE_MAX_FRAME_SIDE = env_int("CAPTURE_MAX_FRAME_SIDE", 4096, minimum=64)
 # A participant may send at most this many times the screening's sampling rate.
 CAPTURE_RATE_FACTOR = env_int("CAPTURE_RATE_FACTOR", 4, minimum=1)
+# New participants one client address may start through open links in a minute (a shared lab or
+# office network counts as one address); more get a "please wait a minute" page.
+OPEN_LINK_JOINS_PER_MINUTE = env_int("OPEN_LINK_JOINS_PER_MINUTE", 30, minimum=1)
 
 # Serving the emotion model (inference.config): EMOTION_MODEL_PATH, EMOTION_VIEWS, EMOTION_PRECISION,
 # FRAME_WORKERS, CAPTURE_BATCH_BUDGET_MS, PRELOAD_EMOTION_MODEL. Read once, here, so that a bad value

@@ -50,6 +50,7 @@ urlpatterns = [
     path("p/<str:token>/consent/", participant.consent, name="participant-consent"),
     path("p/<str:token>/before/", participant.before_questionnaire, name="participant-before"),
     path("p/<str:token>/camera/", participant.camera_check, name="participant-camera"),
+    path("p/<str:token>/camera/check/", participant.camera_face_check, name="participant-camera-check"),
     path("p/<str:token>/watch/", participant.watch, name="participant-watch"),
     path("p/<str:token>/watch/position/", participant.watch_position, name="participant-watch-position"),
     path("p/<str:token>/watch/finished/", participant.watch_finished, name="participant-watch-finished"),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -11,6 +12,12 @@ from tests.factories import OrganizerFactory, ScreeningFactory
 def _media_in_tmp(settings, tmp_path):  # type: ignore[no-untyped-def]
     """Uploaded stimuli and frames go to a temporary folder, never into the checkout."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():  # type: ignore[no-untyped-def]
+    """Rate limits and throttles count in the cache: each test starts with none counted."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ class QuestionInline(OrganizerPermissionsMixin, admin.StackedInline):
     extra = 0
     # Shows each question only the fields of its kind (static/js/admin-question-kinds.js).
     classes = ["question-kinds"]
-    fields = [("phase", "kind", "required", "order", "retired"), "text", "help_text", "choices",
+    fields = [("phase", "kind", "required", "allow_prefer_not", "order", "retired"), "text", "help_text", "choices",
               ("min_value", "max_value"), ("low_label", "high_label")]  # fmt: skip
 
     def get_formset(self, request: HttpRequest, obj: Screening | None = None, **kwargs: Any) -> Any:
@@ -149,7 +149,16 @@ class ScreeningAdmin(OrganizerAccessMixin, admin.ModelAdmin):
         ),
         (
             "Participants",
-            {"fields": ["consent_text", "participant_quota", "completion_redirect_url", "keep_raw_frames"]},
+            {
+                "fields": [
+                    "consent_text",
+                    "participant_quota",
+                    "completion_redirect_url",
+                    "keep_raw_frames",
+                    "require_face_check",
+                    "pause_without_face",
+                ]
+            },
         ),
         ("Organizers", {"fields": ["owner", "collaborators"]}),
         ("Dates", {"fields": ["created_at", "updated_at", "opened_at", "closed_at"], "classes": ["collapse"]}),

@@ -50,6 +50,9 @@ class Participant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     consented_at = models.DateTimeField(null=True, blank=True)
     before_done_at = models.DateTimeField(null=True, blank=True)
+    face_checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the camera check last saw the participant's face."
+    )
     watch_started_at = models.DateTimeField(null=True, blank=True)
     watched_at = models.DateTimeField(null=True, blank=True)
     after_done_at = models.DateTimeField(null=True, blank=True)

@@ -80,6 +80,15 @@ class Screening(models.Model):
     keep_raw_frames = models.BooleanField(
         default=False, help_text="Keep the webcam frames as files. Off: only the emotion predictions are stored."
     )
+    require_face_check = models.BooleanField(
+        default=True,
+        help_text="Participants can start watching only once the camera check has seen their face.",
+    )
+    pause_without_face = models.BooleanField(
+        default=False,
+        help_text="While watching, pause the video when the participant's face has not been seen for a few samples, "
+        "until it is back.",
+    )
     participant_quota = models.PositiveIntegerField(
         null=True,
         blank=True,
@@ -171,6 +180,11 @@ class Question(models.Model):
     low_label = models.CharField(max_length=60, blank=True, help_text="Likert and slider: meaning of the low end.")
     high_label = models.CharField(max_length=60, blank=True, help_text="Likert and slider: meaning of the high end.")
     required = models.BooleanField(default=True)
+    allow_prefer_not = models.BooleanField(
+        "allow “prefer not to say”",
+        default=False,
+        help_text="Participants may answer “prefer not to say” instead; reports show it as such.",
+    )
     order = models.PositiveIntegerField(default=0)
     retired = models.BooleanField(
         default=False,

@@ -15,6 +15,7 @@ import numpy as np
 
 from inference import EMOTIONS
 from screenings.models import Answer, Participant, Question, Screening
+from screenings.rules.questions import PREFER_NOT_TO_SAY_TEXT, is_prefer_not
 from screenings.rules.slots import SLOT_EPSILON
 from screenings.selectors.reports import (
     SlotTotals,
@@ -252,6 +253,8 @@ class QuestionReport:
 def _answer_key(value: Any) -> list[str]:
     if value is None:
         return ["(no answer)"]
+    if is_prefer_not(value):
+        return [PREFER_NOT_TO_SAY_TEXT]
     if isinstance(value, list):
         return [str(item) for item in value] or ["(none chosen)"]
     return [str(value)]

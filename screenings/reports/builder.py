@@ -8,6 +8,7 @@ from typing import Any
 from inference import EMOTIONS
 from screenings.models import Participant, Question, Screening
 from screenings.reports import aggregates
+from screenings.rules.questions import PREFER_NOT_TO_SAY_TEXT, is_prefer_not
 from screenings.selectors import reports as selectors
 
 
@@ -68,6 +69,11 @@ def emotion_by_answer_items(screening: Screening, *, stats: dict | None = None) 
     return [{**table, "chart": f"answer-{table['question_id']}"} for table in tables]
 
 
+def _shown(value: Any) -> Any:
+    """An answer as the participant's page shows it: "prefer not to say" in words, anything else as stored."""
+    return PREFER_NOT_TO_SAY_TEXT if is_prefer_not(value) else value
+
+
 def participant_report(participant: Participant) -> dict[str, Any]:
     """One participant: timeline, the reference's Table 1 (1 for the dominant emotion per timestamp), answers."""
     samples = selectors.participant_samples(participant)
@@ -95,8 +101,8 @@ def participant_report(participant: Participant) -> dict[str, Any]:
         "answers": [
             {
                 "question": q.text, "kind": q.kind,
-                "before": answers.get((q.pk, "before")) if q.asked_in(Question.Phase.BEFORE) else None,
-                "after": answers.get((q.pk, "after")) if q.asked_in(Question.Phase.AFTER) else None,
+                "before": _shown(answers.get((q.pk, "before"))) if q.asked_in(Question.Phase.BEFORE) else None,
+                "after": _shown(answers.get((q.pk, "after"))) if q.asked_in(Question.Phase.AFTER) else None,
                 "asked_before": q.asked_in(Question.Phase.BEFORE), "asked_after": q.asked_in(Question.Phase.AFTER),
             }
             for q in questions

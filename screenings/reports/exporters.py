@@ -21,6 +21,7 @@ from inference import EMOTIONS
 from screenings.models import Question, Screening
 from screenings.reports import aggregates, charts
 from screenings.reports.builder import screening_report
+from screenings.rules.questions import PREFER_NOT_TO_SAY_TEXT, is_prefer_not
 from screenings.selectors import reports as selectors
 
 SAMPLE_COLUMNS = ["participant", "label", "external_id", "media_time", "face_found", *EMOTIONS, "dominant_emotion"]
@@ -74,6 +75,8 @@ def pdf_text(text: str) -> str:
 def _value_text(value: Any) -> str:
     if value is None:
         return ""
+    if is_prefer_not(value):
+        return PREFER_NOT_TO_SAY_TEXT
     if isinstance(value, list):
         return "; ".join(spreadsheet_safe(str(item)) for item in value)
     if isinstance(value, str):

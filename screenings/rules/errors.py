@@ -19,6 +19,10 @@ class PhaseError(StudyError):
     pass
 
 
+class FaceNotChecked(PhaseError):
+    """Watching cannot start: the screening requires the camera check to see the face, and it has not."""
+
+
 class AnswersInvalid(StudyError):
     def __init__(self, errors: dict[int, list[str]]) -> None:
         super().__init__("Some answers need attention.")

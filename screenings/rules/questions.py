@@ -27,6 +27,15 @@ MAX_TEXT_ANSWER_LENGTH = 5000
 LIKERT_POINTS = {QuestionKind.LIKERT5: 5, QuestionKind.LIKERT7: 7}
 CHOICE_KINDS = {QuestionKind.SINGLE, QuestionKind.MULTIPLE}
 SLIDER_RANGE = (0, 100)
+# The stored value of a "prefer not to say" answer: JSON no kind's own answer can be (none is an
+# object), so it is never mistaken for a text or a choice that reads the same.
+PREFER_NOT_TO_SAY: dict[str, bool] = {"prefer_not_to_say": True}
+PREFER_NOT_TO_SAY_TEXT = "(prefer not to say)"
+
+
+def is_prefer_not(value: Any) -> bool:
+    """Whether a stored answer is "prefer not to say"."""
+    return value == PREFER_NOT_TO_SAY
 
 
 def check_question_definition(question: Question) -> None:
@@ -60,14 +69,29 @@ def _is_blank(value: Any) -> bool:
     return value is None or value == "" or value == [] or (isinstance(value, str) and not value.strip())
 
 
+def _needs_an_answer(question: Question) -> str:
+    # An untouched slider arrives blank, so its participant is told what answering takes.
+    message = "This question needs an answer"
+    if question.kind == QuestionKind.SLIDER:
+        message += ": please move the slider to your answer"
+    if question.allow_prefer_not:
+        message += " (or tick “Prefer not to say”)"
+    return message + "."
+
+
 def validate_answer_value(question: Question, value: Any) -> Any:
     """Return the value to store for ``question``, or raise ValidationError with a message for the participant.
 
-    A blank value is stored as None when the question is optional.
+    A blank value is stored as None when the question is optional. ``PREFER_NOT_TO_SAY`` is an
+    answer to any question whose organizer allows it.
     """
+    if is_prefer_not(value):
+        if not question.allow_prefer_not:
+            raise ValidationError("This question has no “prefer not to say” answer.")
+        return dict(PREFER_NOT_TO_SAY)
     if _is_blank(value):
         if question.required:
-            raise ValidationError("This question needs an answer.")
+            raise ValidationError(_needs_an_answer(question))
         return None
     kind = question.kind
     if kind == QuestionKind.TEXT:

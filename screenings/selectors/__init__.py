@@ -12,6 +12,7 @@ from screenings.selectors.participants import (
     participant_by_token,
     participant_in_screening,
     participants_for_organizer,
+    returning_participant,
 )
 from screenings.selectors.screenings import (
     api_token_exists,
@@ -37,6 +38,7 @@ __all__ = [
     "participant_in_screening",
     "participants_for_organizer",
     "questions_for_phase",
+    "returning_participant",
     "screening_by_slug",
     "screening_for_organizer",
     "screenings_for_organizer",

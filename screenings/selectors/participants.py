@@ -63,3 +63,14 @@ def live_participants(*, screening: Screening) -> list[dict]:
 def participant_in_screening(*, screening: Screening, pk: int) -> Participant | None:
     """One participant of ``screening`` (already checked to be the organizer's)."""
     return screening.participants.filter(pk=pk).first()
+
+
+def returning_participant(*, screening: Screening, token: str) -> Participant | None:
+    """The open link's participant who comes back in the same browser: one of ``screening``'s who has
+    neither declined, withdrawn nor been erased (None otherwise: they start afresh)."""
+    return (
+        screening.participants.select_related("screening")
+        .filter(token=token, erased_at=None)
+        .exclude(state__in=[Participant.State.DECLINED, Participant.State.WITHDRAWN])
+        .first()
+    )

@@ -13,7 +13,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from screenings.models import Answer, Participant, Question, Screening
-from screenings.rules.errors import AnswersInvalid, PhaseError, QuotaReached, ScreeningNotOpen, StudyError
+from screenings.rules.errors import (
+    AnswersInvalid,
+    FaceNotChecked,
+    PhaseError,
+    QuotaReached,
+    ScreeningNotOpen,
+    StudyError,
+)
 from screenings.rules.questions import validate_answer_value
 from screenings.selectors import questions_for_phase
 from screenings.services import totals as sample_totals
@@ -175,10 +182,26 @@ def questionnaire_submit(*, participant: Participant, phase: str, answers: Mappi
     return participant
 
 
+def face_check_record(*, participant: Participant) -> None:
+    """The camera check saw the participant's face; with ``require_face_check`` watching can now start."""
+    Participant.objects.filter(pk=participant.pk, state=State.BEFORE_DONE).update(face_checked_at=timezone.now())
+
+
 @transaction.atomic
 def watching_start(*, participant: Participant) -> Participant:
-    """The camera check passed: the participant may watch the stimulus."""
-    return _advance(participant, "watch_start")
+    """The camera check passed: the participant may watch the stimulus.
+
+    Raises ``FaceNotChecked`` when the screening requires the check to have seen the face and it has
+    not: it is recorded on the server, so calling the page's address does not skip it.
+    """
+    locked = Participant.objects.select_for_update().select_related("screening").get(pk=participant.pk)
+    _check_open(locked.screening)
+    if locked.state == State.BEFORE_DONE and locked.screening.require_face_check and locked.face_checked_at is None:
+        raise FaceNotChecked(
+            "We have not seen your face yet. Sit facing the camera until the check says your face is clearly "
+            "visible, then start the video."
+        )
+    return _advance(locked, "watch_start")
 
 
 @transaction.atomic

@@ -13,19 +13,23 @@ from functools import wraps
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from inference import InvalidImage, face_visibility
 from screenings import services
 from screenings.capture import protocol as capture
 from screenings.forms.questionnaire import QuestionnaireForm
 from screenings.models import Participant, Question, Screening
-from screenings.selectors import participant_by_token, questions_for_phase, screening_by_slug
+from screenings.rules.camera import FACE_CHECKS_PER_MINUTE, face_check_verdict
+from screenings.selectors import participant_by_token, questions_for_phase, returning_participant, screening_by_slug
 from screenings.web.client import camera_client_config, capture_client_config
 from screenings.web.files import ranged_file_response
 from screenings.web.found import or_404
+from screenings.web.throttle import client_address, throttle_allows
 
 State = Participant.State
 STEP_FOR_STATE: dict[str, str] = {
@@ -161,18 +165,49 @@ def after_questionnaire(request: HttpRequest, participant: Participant) -> HttpR
 @require_http_methods(["GET", "POST"])
 @journey_step(State.BEFORE_DONE)
 def camera_check(request: HttpRequest, participant: Participant) -> HttpResponse:
+    error = ""
     if request.method == "POST":
-        participant = services.watching_start(participant=participant)
-        return redirect(step_url(participant))
+        try:
+            participant = services.watching_start(participant=participant)
+            return redirect(step_url(participant))
+        except services.FaceNotChecked as refused:
+            error = str(refused)
     return render(
         request,
         "screenings/participant/camera.html",
         {
             "participant": participant,
             "screening": participant.screening,
-            "camera_config": camera_client_config(participant.screening),
+            "camera_config": camera_client_config(participant),
+            "error": error,
         },
+        status=400 if error else 200,
     )
+
+
+def _check_error(code: str, detail: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": code, "detail": detail}, status=status)
+
+
+@require_POST
+@journey_step(State.BEFORE_DONE, State.WATCHING)
+def camera_face_check(request: HttpRequest, participant: Participant) -> HttpResponse:
+    """One preview frame (multipart ``image``): is the face seen and lit? Nothing is stored but that it was seen."""
+    if not throttle_allows(f"face-check:{participant.token}", limit=FACE_CHECKS_PER_MINUTE):
+        return _check_error("rate_limited", "Too many pictures were checked in the last minute; wait a little.", 429)
+    limits = capture.CaptureLimits.from_settings()
+    upload = request.FILES.get("image")
+    if upload is None:
+        return _check_error("bad_message", "image is missing: send it as a multipart file field", 400)
+    if upload.size is None or upload.size > limits.frame_bytes:
+        return _check_error("too_large", f"a picture may be at most {limits.frame_bytes} bytes", 413)
+    try:
+        check = face_check_verdict(face_visibility(upload.read(), max_side=limits.max_side))
+    except InvalidImage as error:
+        return _check_error("bad_image", str(error), 400)
+    if check.face:
+        services.face_check_record(participant=participant)
+    return JsonResponse(check.as_message())
 
 
 @require_GET
@@ -289,15 +324,55 @@ def stimulus(request: HttpRequest, token: str) -> HttpResponse:
     return ranged_file_response(request, participant.screening.stimulus)
 
 
+# The open link remembers its participant in the browser that joined, so opening it again resumes
+# them (as a returning ?pid= does): the participant's token, signed for this screening only.
+RETURNING_COOKIE = "participant"
+RETURNING_COOKIE_SECONDS = 30 * 24 * 3600
+
+
+def _returning_salt(screening: Screening) -> str:
+    return f"open-link-participant:{screening.pk}"
+
+
+def _returning(request: HttpRequest, screening: Screening) -> Participant | None:
+    """The participant this browser joined ``screening`` as; a missing, tampered or stale cookie is no one."""
+    token = request.get_signed_cookie(
+        RETURNING_COOKIE, default=None, salt=_returning_salt(screening), max_age=RETURNING_COOKIE_SECONDS
+    )
+    return returning_participant(screening=screening, token=token) if token else None
+
+
+def _enter(screening: Screening, participant: Participant) -> HttpResponse:
+    response = redirect(reverse("participant-entry", args=[participant.token]))
+    response.set_signed_cookie(
+        RETURNING_COOKIE,
+        participant.token,
+        salt=_returning_salt(screening),
+        max_age=RETURNING_COOKIE_SECONDS,
+        path=reverse("screening-join", args=[screening.slug]),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, slug: str) -> HttpResponse:
-    """The open link: a landing page, then a new participant (or the returning one with the same panel id)."""
+    """The open link: a landing page, then a new participant (or the returning one: same panel id, or same browser)."""
     screening = or_404(screening_by_slug(slug=slug))
     if not screening.is_open:
         return unavailable(request, screening)
     external_id = (request.POST.get("pid") or request.GET.get("pid") or "").strip()
     known = bool(external_id) and screening.participants.filter(external_id=external_id[:200]).exists()
+    # A panel id says who this is; without one, the browser does.
+    returning = None if external_id else _returning(request, screening)
+    if returning is not None:
+        return _enter(screening, returning)
     if request.method == "POST" or known:
+        limit = settings.OPEN_LINK_JOINS_PER_MINUTE
+        if not known and not throttle_allows(f"open-link-join:{client_address(request)}", limit=limit):
+            return render(request, "screenings/participant/too_many.html", {"screening": screening}, status=429)
         try:
             participant = services.participant_join(
                 screening=screening, external_id=external_id, user_agent=request.headers.get("User-Agent", "")
@@ -306,5 +381,5 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
             return render(request, "screenings/participant/full.html", {"screening": screening, "message": quota_error})
         except services.ScreeningNotOpen:
             return unavailable(request, screening)
-        return redirect(reverse("participant-entry", args=[participant.token]))
+        return _enter(screening, participant)
     return render(request, "screenings/participant/join.html", {"screening": screening, "pid": external_id})

@@ -15,6 +15,7 @@ from inference import EMOTION_COLOURS, EMOTIONS
 from screenings import selectors
 from screenings.capture.protocol import CLOSE_NOT_ALLOWED, CLOSE_REPLACED, CLOSE_UNKNOWN, CaptureLimits
 from screenings.models import MediaAnalysis, Participant, Screening
+from screenings.rules.camera import FACE_CHECKS_PER_MINUTE, NO_FACE_SAMPLES_BEFORE_NOTICE
 from screenings.rules.slots import SLOT_EPSILON, slot_width
 
 
@@ -27,9 +28,22 @@ def shares_screen(screening: Screening) -> bool:
     return screening.capture_source == Screening.CaptureSource.SCREEN
 
 
-def camera_client_config(screening: Screening) -> dict[str, Any]:
-    """The camera check page: which picture source to ask the browser for."""
-    return {"shareScreen": shares_screen(screening)}
+def face_check_every_ms() -> int:
+    """How often a page sends a preview frame to be checked: a quarter slower than the check's rate limit."""
+    return round(60_000 / FACE_CHECKS_PER_MINUTE * 1.25)
+
+
+def camera_client_config(participant: Participant) -> dict[str, Any]:
+    """The camera check page: which picture source to ask the browser for, and where preview frames are checked."""
+    screening = participant.screening
+    return {
+        "shareScreen": shares_screen(screening),
+        "checkUrl": reverse("participant-camera-check", args=[participant.token]),
+        "checkEveryMs": face_check_every_ms(),
+        "requireFaceCheck": screening.require_face_check,
+        "faceSeen": participant.face_checked_at is not None,
+        "maxFrameSide": CaptureLimits.from_settings().max_side,
+    }
 
 
 def capture_client_config(participant: Participant) -> dict[str, Any]:
@@ -48,6 +62,10 @@ def capture_client_config(participant: Participant) -> dict[str, Any]:
         "slotEpsilon": SLOT_EPSILON,
         "maxFrameSide": CaptureLimits.from_settings().max_side,
         "closeCodes": close_codes(),
+        "noFaceAfter": NO_FACE_SAMPLES_BEFORE_NOTICE,
+        "pauseWithoutFace": screening.pause_without_face,
+        "faceCheckUrl": reverse("participant-camera-check", args=[token]),
+        "checkEveryMs": face_check_every_ms(),
     }
 
 

@@ -1,15 +1,14 @@
 // The watch page: plays the stimulus without skipping ahead, grabs a webcam frame at every
 // sampling interval of media time and sends it for classification, remembers the position,
-// and records that playback finished before the participant can go on.
-import { startCamera, stopCamera } from "./lib/camera.js";
+// and records that playback finished before the participant can go on. When no face has been seen
+// for a few samples in a row it says so, and (if the organizer chose it) pauses until the face is back.
+import { JPEG_QUALITY, drawFrame, startCamera, stopCamera } from "./lib/camera.js";
 import { Capture, canvasJpeg } from "./lib/capture.js";
 import { readConfig } from "./lib/config.js";
+import { checkFace } from "./lib/face-check.js";
 import { postJson } from "./lib/http.js";
 import { retryDelay } from "./lib/socket.js";
 
-// The widest frame sent: enough for the face detector, small enough to send every interval.
-const FRAME_WIDTH = 480;
-const JPEG_QUALITY = 0.8;
 // How far past the furthest point watched a seek may land (players overshoot a little).
 const SEEK_SLACK_SECONDS = 0.5;
 const SAVE_POSITION_EVERY_SECONDS = 5;
@@ -22,13 +21,18 @@ const progress = document.getElementById("playback-progress");
 const status = document.getElementById("watch-status");
 const indicator = document.getElementById("capture-indicator");
 const continueLink = document.getElementById("continue-link");
+const faceOverlay = document.getElementById("face-overlay");
 const interval = config.samplingInterval;
 const canvas = document.createElement("canvas");
+const faceCanvas = document.createElement("canvas");
 let furthest = config.resumeAt || 0;
 let lastSaved = furthest;
 let lastSlot = -1;
 let cameraReady = false;
 let finishing = false;
+let samplesWithoutFace = 0;
+let pausedForFace = false;
+let faceChecks = null;
 
 // The sampling slot a media time falls in: the server's rule (screenings/rules/slots.py), epsilon included.
 function slotOf(mediaTime) {
@@ -45,7 +49,13 @@ const capture = new Capture({
   postUrl: config.framePostUrl,
   closeCodes: config.closeCodes,
   onAck(ack) {
-    if (ack.face) { showIndicator("ok", "Your face is seen"); } else { showIndicator("no-face", "No face seen: please face the screen"); }
+    if (ack.face) {
+      showIndicator("ok", "Your face is seen");
+      faceBack();
+    } else {
+      showIndicator("no-face", "No face seen: please face the screen");
+      faceMissing();
+    }
   },
   onState(state) {
     if (state === "connecting") { showIndicator("", "Connecting…"); }
@@ -56,6 +66,43 @@ const capture = new Capture({
     }
   },
 });
+
+// A paused video takes no samples, so while it waits for the face the camera's picture is checked instead.
+function stopFaceChecks() {
+  if (faceChecks) { clearInterval(faceChecks); faceChecks = null; }
+}
+
+function startFaceChecks() {
+  if (faceChecks) { return; }
+  faceChecks = setInterval(async () => {
+    const answer = await checkFace(config.faceCheckUrl, camera, faceCanvas, config.maxFrameSide);
+    if (answer && answer.face && pausedForFace) { faceBack(); }
+  }, config.checkEveryMs);
+}
+
+function faceBack() {
+  samplesWithoutFace = 0;
+  faceOverlay.hidden = true;
+  if (pausedForFace) {
+    pausedForFace = false;
+    stopFaceChecks();
+    video.play();
+  }
+}
+
+function faceMissing() {
+  samplesWithoutFace += 1;
+  if (samplesWithoutFace < config.noFaceAfter || finishing) { return; }
+  if (config.pauseWithoutFace && !video.paused) {
+    pausedForFace = true;
+    video.pause();
+    startFaceChecks();
+  }
+  faceOverlay.textContent = pausedForFace
+    ? "We can't see your face, so the video is paused. It goes on by itself once your face is back in the picture."
+    : "We can't see your face: please sit facing the camera.";
+  faceOverlay.hidden = false;
+}
 
 async function turnCameraOn() {
   try {
@@ -70,23 +117,13 @@ async function turnCameraOn() {
   }
 }
 
-// The frame's size: at most FRAME_WIDTH wide and never a side longer than the server accepts.
-function frameSize() {
-  const scale = Math.min(1, FRAME_WIDTH / camera.videoWidth, config.maxFrameSide / Math.max(camera.videoWidth, camera.videoHeight));
-  const width = Math.round(camera.videoWidth * scale);
-  return { width: width, height: Math.round(camera.videoHeight * width / camera.videoWidth) };
-}
-
 // Send one frame for the slot of media time the player has reached; a slot is never sent twice.
 function sample() {
   if (!cameraReady || video.paused || video.seeking || camera.videoWidth === 0) { return; }
   const slot = slotOf(video.currentTime);
   if (slot <= lastSlot) { return; }
   lastSlot = slot;
-  const size = frameSize();
-  canvas.width = size.width;
-  canvas.height = size.height;
-  canvas.getContext("2d").drawImage(camera, 0, 0, canvas.width, canvas.height);
+  drawFrame(camera, canvas, config.maxFrameSide);
   const mediaTime = Math.round(slot * interval * 1000) / 1000;
   capture.send(mediaTime, canvasJpeg(canvas, JPEG_QUALITY));
 }
@@ -103,6 +140,12 @@ if (video.readyState >= HTMLMediaElement.HAVE_METADATA) { resume(); } else { vid
 
 toggle.addEventListener("click", async () => {
   if (!cameraReady && !(await turnCameraOn())) { return; }
+  if (pausedForFace) {
+    // The participant goes on by hand: a few more samples before the next pause.
+    pausedForFace = false;
+    samplesWithoutFace = 0;
+    stopFaceChecks();
+  }
   if (video.paused) { video.play(); } else { video.pause(); }
 });
 video.addEventListener("play", () => { toggle.textContent = "Pause"; status.textContent = ""; });
@@ -151,6 +194,8 @@ async function reportFinished(attempt) {
 }
 
 function finished() {
+  stopFaceChecks();
+  faceOverlay.hidden = true;
   status.textContent = "Thank you for watching.";
   continueLink.hidden = false;
   toggle.disabled = true;

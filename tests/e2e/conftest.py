@@ -122,20 +122,43 @@ def server(tmp_path) -> Iterator[Server]:
     running.stop()
 
 
+@pytest.fixture(scope="session")
+def no_face_camera_video(tmp_path_factory) -> Path:
+    """Two seconds of an empty room: a wall lit from one side, with no face anywhere."""
+    wall = np.tile(np.linspace(70, 150, FRAME_WIDTH, dtype=np.float32), (FRAME_HEIGHT, 1))
+    path = tmp_path_factory.mktemp("camera") / "no-face.y4m"
+    write_y4m(path, [wall] * 50)
+    return path
+
+
 @pytest.fixture
-def browser(fake_camera_video):  # type: ignore[no-untyped-def]
+def chromium():  # type: ignore[no-untyped-def]
+    """Launch Chromium with a fake camera that plays the given video: ``chromium(camera_video)``."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make test installs it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={fake_camera_video}", "--autoplay-policy=no-user-gesture-required",
-            ],
-        )  # fmt: skip
-        yield launched
-        launched.close()
+        launched = []
+
+        def launch(camera_video: Path):  # type: ignore[no-untyped-def]
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=[
+                    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                    f"--use-file-for-fake-video-capture={camera_video}", "--autoplay-policy=no-user-gesture-required",
+                ],
+            )  # fmt: skip
+            launched.append(browser)
+            return browser
+
+        yield launch
+        for browser in launched:
+            browser.close()
+
+
+@pytest.fixture
+def browser(chromium, fake_camera_video):  # type: ignore[no-untyped-def]
+    """Chromium whose fake camera shows real faces."""
+    return chromium(fake_camera_video)

@@ -18,12 +18,15 @@ def personal_link(server) -> str:
 
 
 def answer_everything(page) -> None:
-    """Answer every question on the page: last radio option, first checkbox, a number, some text."""
+    """Answer every question on the page: last radio option, first choice, a slider moved, a number, some text."""
     names = page.eval_on_selector_all("input[type=radio]", "inputs => [...new Set(inputs.map(i => i.name))]")
     for name in names:
         page.locator(f'input[name="{name}"]').last.check()
-    for checkbox in page.locator("input[type=checkbox]").all()[:1]:
+    for checkbox in page.locator("input[type=checkbox]:visible").all()[:1]:
         checkbox.check()
+    for slider in page.locator("input[type=range]").all():
+        slider.focus()
+        page.keyboard.press("ArrowRight")
     for number in page.locator("input[type=number]").all():
         number.fill("3")
     for text in page.locator("textarea").all():
@@ -66,7 +69,11 @@ def test_a_participant_joins_answers_watches_with_the_camera_and_finishes(server
     page.get_by_role("link", name="Continue to the last questions").click()
     page.wait_for_url("**/after/")
     slider = page.locator("input[type=range]").first
-    assert page.locator("output.slider-value").first.text_content() == slider.input_value(), "the slider's number"
+    number = page.locator("output.slider-value").first
+    assert number.text_content() == "not answered yet", "an untouched slider is no answer"
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    assert number.text_content() == slider.input_value() == "51", "the slider's number once moved"
     answer_everything(page)
     page.get_by_text("Thank you").wait_for()
 

@@ -42,6 +42,8 @@ def screening_form(**changes: Any) -> dict[str, Any]:
         "consent_text": "Your webcam reads your expressions.",
         "participant_quota": "",
         "completion_redirect_url": "",
+        # Ticked on a new screening's page, as its default is.
+        "require_face_check": "on",
         "questions-TOTAL_FORMS": "0",
         "questions-INITIAL_FORMS": "0",
         "scenes-TOTAL_FORMS": "0",

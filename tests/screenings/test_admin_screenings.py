@@ -107,6 +107,28 @@ class TestScreeningForm:
         assert f"https://study.example.org/s/{screening.slug}/join/" in response.content.decode()
         assert not {"status", "owner"} & set(response.context["adminform"].form.fields)
 
+    def test_the_face_check_settings_are_in_the_participants_section_and_on_by_default(self, organizer_client):
+        page = organizer_client.get(ADD_URL)
+        participants = dict(page.context["adminform"].fieldsets)["Participants"]["fields"]
+        assert {"require_face_check", "pause_without_face"} <= set(participants)
+        form = page.context["adminform"].form
+        assert form["require_face_check"].value() is True and form["pause_without_face"].value() is False
+        organizer_client.post(ADD_URL, screening_form(pause_without_face="on"))
+        created = Screening.objects.get(slug="new-ad")
+        assert created.require_face_check and created.pause_without_face
+
+    def test_a_question_can_allow_prefer_not_to_say(self, organizer_client):
+        data = screening_form()
+        data.update({
+            "questions-TOTAL_FORMS": "1", "questions-0-phase": "after", "questions-0-kind": "slider",
+            "questions-0-text": "Recommend?", "questions-0-required": "on", "questions-0-order": "0",
+            "questions-0-choices": "", "questions-0-allow_prefer_not": "on",
+        })  # fmt: skip
+        assert 'name="questions-__prefix__-allow_prefer_not"' in organizer_client.get(ADD_URL).content.decode()
+        response = organizer_client.post(ADD_URL, data)
+        assert response.status_code == 302
+        assert Screening.objects.get(slug="new-ad").questions.get().allow_prefer_not is True
+
     def test_a_superuser_can_hand_a_screening_to_another_organizer(self, client, screening, other_organizer):
         client.force_login(OrganizerFactory(username="root", is_superuser=True))
         response = client.post(admin_url(screening), screening_form(slug=screening.slug, owner=other_organizer.pk))

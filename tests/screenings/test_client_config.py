@@ -13,6 +13,7 @@ from django.urls import reverse
 from inference.labels import EMOTION_COLOURS, EMOTIONS
 from screenings.capture.protocol import CLOSE_NOT_ALLOWED, CLOSE_REPLACED, CLOSE_UNKNOWN
 from screenings.models import MediaAnalysis, Participant, Screening
+from screenings.rules.camera import FACE_CHECKS_PER_MINUTE, NO_FACE_SAMPLES_BEFORE_NOTICE
 from screenings.rules.slots import SLOT_EPSILON
 from tests.factories import ParticipantFactory
 from tests.media_clips import astronaut_rgb, jpeg_bytes
@@ -53,8 +54,29 @@ def test_the_camera_check_is_told_to_ask_for_the_screen_when_the_screening_reads
     screening.save(update_fields=["capture_source"])
     participant = ParticipantFactory(screening=screening, state=State.BEFORE_DONE)
     html = client.get(reverse("participant-camera", args=[participant.token])).content.decode()
-    assert page_config(html, "camera-config") == {"shareScreen": True}
+    assert page_config(html, "camera-config")["shareScreen"] is True
     assert_only_configuration_and_modules(html)
+
+
+def test_the_camera_check_is_told_where_to_check_the_face_and_whether_it_must_be_seen(client, screening):
+    participant = ParticipantFactory(screening=screening, state=State.BEFORE_DONE)
+    html = client.get(reverse("participant-camera", args=[participant.token])).content.decode()
+    config = page_config(html, "camera-config")
+    assert config["checkUrl"] == reverse("participant-camera-check", args=[participant.token])
+    assert config["requireFaceCheck"] is True and config["faceSeen"] is False
+    assert config["checkEveryMs"] * FACE_CHECKS_PER_MINUTE > 60_000, "slower than the check's rate limit"
+
+
+def test_the_watch_page_is_told_when_to_say_the_face_is_missing_and_whether_to_pause(client, screening):
+    screening.pause_without_face = True
+    screening.save(update_fields=["pause_without_face"])
+    watcher = ParticipantFactory(screening=screening, state=State.WATCHING)
+    html = client.get(reverse("participant-watch", args=[watcher.token])).content.decode()
+    config = page_config(html, "watch-config")
+    assert config["noFaceAfter"] == NO_FACE_SAMPLES_BEFORE_NOTICE
+    assert config["pauseWithoutFace"] is True
+    assert config["faceCheckUrl"] == reverse("participant-camera-check", args=[watcher.token])
+    assert 'id="face-overlay"' in html and 'role="status"' in html
 
 
 def test_the_live_view_gets_the_emotions_their_colours_and_the_slot_rule_from_python(organizer_client, screening):

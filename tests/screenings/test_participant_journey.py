@@ -1,10 +1,13 @@
 """The participant journey through the pages, as a browser without JavaScript would walk it."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 
 from screenings.models import Answer, Participant, Question, Screening
 from tests.factories import ParticipantFactory, QuestionFactory, ScreeningFactory
+from tests.media_clips import astronaut_rgb, jpeg_bytes
 
 pytestmark = pytest.mark.django_db
 State = Participant.State
@@ -37,6 +40,8 @@ def test_a_participant_walks_the_whole_journey(client, study):
         url("participant-before", participant), answers_for(participant, "before", mood=4, excited=70)
     )
     assert response.url == url("participant-camera", participant)
+    face = SimpleUploadedFile("preview.jpg", jpeg_bytes(astronaut_rgb()), content_type="image/jpeg")
+    assert client.post(url("participant-camera-check", participant), {"image": face}).json()["face"] is True
     response = client.post(url("participant-camera", participant))
     assert response.url == url("participant-watch", participant)
     assert client.get(url("participant-watch", participant)).status_code == 200
@@ -106,6 +111,43 @@ def test_a_required_question_left_empty_is_refused(client, study):
     assert response.status_code == 400
     assert "This field is required" in response.content.decode()
     assert not Answer.objects.exists()
+
+
+def test_a_slider_starts_as_not_answered_yet_and_stays_so_when_the_page_comes_back(client, study):
+    participant = ParticipantFactory(screening=study, state=State.CONSENTED)
+    slider = study.questions.get(text="Excited?")
+    marker = f'name="q{slider.pk}_untouched" value="1" checked'
+    assert marker in client.get(url("participant-before", participant)).content.decode()
+    mood = study.questions.get(text="Mood?")
+    untouched = {f"q{mood.pk}": "3", f"q{slider.pk}": "50", f"q{slider.pk}_untouched": "1"}
+    response = client.post(url("participant-before", participant), untouched)
+    assert response.status_code == 400
+    assert "please move the slider" in response.content.decode()
+    assert marker in response.content.decode()
+    assert not Answer.objects.exists()
+
+
+def test_an_optional_slider_never_moved_stores_no_answer(client, screening):
+    slider = QuestionFactory(screening=screening, phase="before", kind=Question.Kind.SLIDER, required=False)
+    participant = ParticipantFactory(screening=screening, state=State.CONSENTED)
+    response = client.post(
+        url("participant-before", participant), {f"q{slider.pk}": "50", f"q{slider.pk}_untouched": "1"}
+    )
+    assert response.url == url("participant-camera", participant)
+    assert Answer.objects.get().value is None
+
+
+def test_prefer_not_to_say_is_offered_only_where_the_organizer_allows_it(client, screening):
+    allowed = QuestionFactory(screening=screening, phase="before", kind=Question.Kind.SLIDER, allow_prefer_not=True)
+    other = QuestionFactory(screening=screening, phase="before", kind=Question.Kind.SLIDER)
+    participant = ParticipantFactory(screening=screening, state=State.CONSENTED)
+    page = client.get(url("participant-before", participant)).content.decode()
+    assert f'name="q{allowed.pk}_prefer_not"' in page and f'name="q{other.pk}_prefer_not"' not in page
+    answers = {f"q{allowed.pk}": "50", f"q{allowed.pk}_untouched": "1", f"q{allowed.pk}_prefer_not": "1"}
+    response = client.post(url("participant-before", participant), {**answers, f"q{other.pk}": "10"})
+    assert response.url == url("participant-camera", participant)
+    stored = {answer.question_id: answer.value for answer in Answer.objects.all()}
+    assert stored == {allowed.pk: {"prefer_not_to_say": True}, other.pk: 10}
 
 
 def test_declining_ends_politely_and_is_recorded(client, screening):
@@ -255,3 +297,74 @@ class TestOpenLink:
 
     def test_an_unknown_screening_gives_404(self, client, db):
         assert client.get("/s/no-such-screening/join/").status_code == 404
+
+    def test_opening_the_link_again_in_the_same_browser_resumes_the_same_participant(self, client, screening):
+        first = client.post(self.join_url(screening)).url
+        assert client.get(self.join_url(screening)).url == first
+        assert client.post(self.join_url(screening)).url == first
+        assert Participant.objects.count() == 1
+
+    def test_another_browser_is_another_participant(self, client, screening):
+        client.post(self.join_url(screening))
+        Client().post(self.join_url(screening))
+        assert Participant.objects.count() == 2
+
+    def test_the_browser_is_remembered_in_a_signed_http_only_cookie_for_this_screening_only(self, client, screening):
+        response = client.post(self.join_url(screening))
+        cookie = response.cookies["participant"]
+        assert cookie["httponly"] and cookie["samesite"] == "Lax"
+        assert cookie["path"] == self.join_url(screening)
+        assert cookie.value != Participant.objects.get().token, "signed, not the bare token"
+
+    @pytest.mark.parametrize("state", [State.WITHDRAWN, State.DECLINED])
+    def test_a_participant_who_left_does_not_resume(self, client, screening, state):
+        client.post(self.join_url(screening))
+        Participant.objects.update(state=state)
+        response = client.get(self.join_url(screening))
+        assert response.status_code == 200, "the landing page again"
+        client.post(self.join_url(screening))
+        assert Participant.objects.count() == 2
+
+    def test_an_erased_participant_does_not_resume(self, client, screening):
+        client.post(self.join_url(screening))
+        Participant.objects.update(erased_at="2026-01-01T00:00Z")
+        assert client.get(self.join_url(screening)).status_code == 200
+
+    def test_another_screenings_cookie_does_not_resume(self, client, screening):
+        other = ScreeningFactory(owner=screening.owner)
+        client.post(self.join_url(other))
+        # The browser keeps the cookie to its path; one sent anyway (copied across) is not this screening's.
+        client.cookies["participant"]["path"] = "/"
+        assert client.get(self.join_url(screening)).status_code == 200
+        client.post(self.join_url(screening))
+        assert screening.participants.count() == 1 and other.participants.count() == 1
+
+    def test_a_tampered_cookie_is_ignored(self, client, screening):
+        victim = ParticipantFactory(screening=screening, source=Participant.Source.OPEN_LINK)
+        client.cookies["participant"] = victim.token
+        assert client.get(self.join_url(screening)).status_code == 200
+        response = client.post(self.join_url(screening))
+        assert response.url != url("participant-entry", victim)
+        assert Participant.objects.count() == 2
+
+    def test_a_panel_id_decides_over_the_browser(self, client, screening):
+        client.post(self.join_url(screening), {"pid": "P-1"})
+        client.post(self.join_url(screening), {"pid": "P-2"})
+        assert sorted(Participant.objects.values_list("external_id", flat=True)) == ["P-1", "P-2"]
+
+    def test_too_many_new_participants_from_one_address_get_a_plain_please_wait_page(self, settings, screening):
+        settings.OPEN_LINK_JOINS_PER_MINUTE = 3
+        for _ in range(3):
+            assert Client().post(self.join_url(screening)).status_code == 302
+        response = Client().post(self.join_url(screening))
+        assert response.status_code == 429
+        assert "Please wait a minute" in response.content.decode()
+        assert Participant.objects.count() == 3
+        elsewhere = Client(REMOTE_ADDR="203.0.113.9").post(self.join_url(screening))
+        assert elsewhere.status_code == 302, "another address is not held up"
+
+    def test_a_returning_participant_is_not_held_up_by_the_limit(self, client, settings, screening):
+        settings.OPEN_LINK_JOINS_PER_MINUTE = 1
+        first = client.post(self.join_url(screening), {"pid": "P-1"}).url
+        assert client.post(self.join_url(screening)).url == first
+        assert client.get(self.join_url(screening, "P-1")).url == first

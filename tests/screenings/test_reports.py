@@ -150,6 +150,29 @@ def test_a_participant_report_has_table_one_and_answers(study):
     assert (mood["before"], mood["after"]) == (2, 4)
 
 
+def test_prefer_not_to_say_reads_as_such_in_every_report_and_counts_in_no_change(organizer_client, study):
+    mood = study.questions.get(text="Mood?")
+    mood.allow_prefer_not = True
+    mood.save(update_fields=["allow_prefer_not"])
+    first = study.participants.get(external_id="A")
+    first.answers.filter(question=mood, phase="after").update(value={"prefer_not_to_say": True})
+    [report, _] = aggregates.before_after(study)
+    assert report.distributions["after"] == {"(prefer not to say)": 1, "3": 1}
+    assert [c["participant"] for c in report.changes] == [study.participants.get(external_id="B").pk]
+    answers = next(a for a in participant_report(first)["answers"] if a["question"] == "Mood?")
+    assert answers["after"] == "(prefer not to say)"
+    page = organizer_client.get(reverse("organizer-participant", args=[study.pk, first.pk])).content.decode()
+    assert "(prefer not to say)" in page and "prefer_not_to_say" not in page
+    response = organizer_client.get(report_url(study, "organizer-download", "participants-csv"))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert rows[0]["after: Mood?"] == "(prefer not to say)"
+    workbook = openpyxl.load_workbook(
+        io.BytesIO(organizer_client.get(report_url(study, "organizer-download", "xlsx")).content)
+    )
+    [header, *rows] = workbook["answers"].iter_rows(values_only=True)
+    assert "(prefer not to say)" in [row[header.index("answer")] for row in rows]
+
+
 def report_url(screening, name="organizer-report", *args):
     return reverse(name, args=[screening.pk, *args])
 

@@ -15,3 +15,13 @@ export function postJson(url, body) {
     body: JSON.stringify(body),
   });
 }
+
+// A multipart form (e.g. a picture to check) to the site itself, answered with JSON.
+export function postForm(url, form) {
+  return fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Accept": "application/json", "X-CSRFToken": csrfToken() },
+    body: form,
+  });
+}
