@@ -25,6 +25,10 @@ PRECISIONS = ("float32", "bfloat16", "int8")
 AUTO_PRECISION = "auto"
 # How long the network may take for one live batch before the batch is read with fewer views.
 DEFAULT_BATCH_BUDGET_MS = 50.0
+# The face detectors serving can use (FACE_DETECTOR): OpenCV's YuNet CNN, with five landmarks
+# per face, or the Haar cascade of the reference design (boxes only).
+FACE_DETECTORS = ("yunet", "haar")
+DEFAULT_FACE_DETECTOR = "yunet"
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
@@ -40,7 +44,7 @@ def default_frame_workers() -> int:
 
 @dataclass(frozen=True)
 class ServingConfig:
-    """Which model is served and how: views, numerics, frame threads, live batch budget, preloading.
+    """Which model is served and how: views, numerics, frame threads, live batch budget, preloading, face detector.
 
     ``precision`` is as asked (``auto`` included); the predictor resolves ``auto`` for the model
     and CPU it finds (``inference.predictor.serving_precision``).
@@ -52,6 +56,7 @@ class ServingConfig:
     frame_workers: int = field(default_factory=default_frame_workers)
     batch_budget_ms: float = DEFAULT_BATCH_BUDGET_MS
     preload: bool = True
+    face_detector: str = DEFAULT_FACE_DETECTOR
 
     @property
     def batch_budget_seconds(self) -> float:
@@ -70,6 +75,7 @@ class ServingConfig:
             frame_workers=_frame_workers(environ),
             batch_budget_ms=_batch_budget_ms(environ),
             preload=_boolean(environ, "PRELOAD_EMOTION_MODEL", default=True),
+            face_detector=_face_detector(environ),
         )
 
 
@@ -126,6 +132,14 @@ def _batch_budget_ms(environ: Mapping[str, str]) -> float:
     if not math.isfinite(value) or value < 0:
         raise ConfigurationError(f"CAPTURE_BATCH_BUDGET_MS must be a number of milliseconds, 0 or more, got {raw!r}")
     return value
+
+
+def _face_detector(environ: Mapping[str, str]) -> str:
+    raw = _raw(environ, "FACE_DETECTOR")
+    word = raw.lower() or DEFAULT_FACE_DETECTOR
+    if word not in FACE_DETECTORS:
+        raise ConfigurationError(f"FACE_DETECTOR must be {' or '.join(FACE_DETECTORS)}, got {raw!r}")
+    return word
 
 
 def _boolean(environ: Mapping[str, str], name: str, *, default: bool) -> bool:

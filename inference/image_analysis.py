@@ -18,19 +18,14 @@ import numpy as np
 from PIL import Image
 
 from inference.annotation import draw_faces
-from inference.faces import AUDIENCE_SETTINGS, DetectionSettings, FaceMode
+from inference.faces import AUDIENCE_SETTINGS, FaceMode, with_search_width
 from inference.images import DEFAULT_MAX_PIXELS, InvalidImage, decode_colour, read_image_file
 from inference.predictor import EmotionPredictor, FaceResult, get_predictor
 
 # AUDIENCE_SETTINGS (faces down to 4% of the shorter side) searched on a copy at most 1280
 # pixels wide: the same faces in an ordinary photo, while a 4000-pixel phone photo no longer
-# costs seconds of cascade work on windows far smaller than any face that counts.
-IMAGE_SETTINGS = DetectionSettings(
-    scale_factor=AUDIENCE_SETTINGS.scale_factor,
-    min_neighbors=AUDIENCE_SETTINGS.min_neighbors,
-    min_face_fraction=AUDIENCE_SETTINGS.min_face_fraction,
-    detect_width=1280,
-)
+# costs seconds of detector work at a resolution far finer than any face that counts.
+IMAGE_SETTINGS = with_search_width(AUDIENCE_SETTINGS, 1280)
 
 
 @dataclass(frozen=True)

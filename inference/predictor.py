@@ -14,9 +14,12 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
+from inference.alignment import UPRIGHT, face_crop
+from inference.attention import looks_at_screen
 from inference.config import (
     AUTO_PRECISION,
     DEFAULT_MODEL_PATH,
@@ -26,29 +29,32 @@ from inference.config import (
     serving_config,
 )
 from inference.cpu import cpu_has_native_bfloat16
-from inference.faces import WEBCAM_SETTINGS, Box, DetectionSettings, FaceMode, detect_faces
+from inference.faces import WEBCAM_SETTINGS, Box, DetectionSettings, FaceMode, Landmarks, detect_faces
 from inference.images import DEFAULT_MAX_PIXELS, decode_grey
 from inference.labels import EMOTIONS, FACE_SIZE
 from inference.litert import Int8ModelError, Int8Network, int8_available, int8_model_for
-from inference.preprocessing import TEST_TIME_VIEW_COUNTS, crop_face, faces_to_batch, mean_over_views
-
-# Images smaller than this (a FER2013 face is 48x48) are enlarged before detection, so the
-# face is bigger than the cascade's smallest window.
-MIN_DETECTION_SIDE = 144
-SMALL_IMAGE_PAD = 0.25
+from inference.preprocessing import TEST_TIME_VIEW_COUNTS, faces_to_batch, mean_over_views
 
 
 @dataclass(frozen=True)
 class FaceResult:
-    """One face: where it is, the seven probabilities (FER2013 order) and the dominant emotion."""
+    """One face: where it is, the seven probabilities (FER2013 order) and the dominant emotion.
+
+    ``landmarks``: the five points YuNet found (None from the Haar cascade).
+    ``looking_at_screen``: whether the head is turned less than about 30° sideways
+    (``inference.attention``), estimated from the landmarks; None without them.
+    """
 
     box: Box
     probabilities: dict[str, float] = field(repr=False)
+    landmarks: Landmarks | None = field(default=None, repr=False)
+    looking_at_screen: bool | None = None
 
     @classmethod
-    def from_row(cls, box: Box, row: np.ndarray) -> FaceResult:
-        """Build a result from one row of the network's output."""
-        return cls(box, {emotion: float(value) for emotion, value in zip(EMOTIONS, row, strict=True)})
+    def from_row(cls, box: Box, row: np.ndarray, *, landmarks: Landmarks | None = None) -> FaceResult:
+        """Build a result from one row of the network's output (and the face's landmarks, when known)."""
+        probabilities = {emotion: float(value) for emotion, value in zip(EMOTIONS, row, strict=True)}
+        return cls(box, probabilities, landmarks, looks_at_screen(landmarks))
 
     @property
     def emotion(self) -> str:
@@ -59,7 +65,13 @@ class FaceResult:
         return self.probabilities[self.emotion]
 
     def as_dict(self) -> dict:
-        return {"box": list(self.box.as_tuple()), "emotion": self.emotion, "probabilities": self.probabilities}
+        return {
+            "box": list(self.box.as_tuple()),
+            "emotion": self.emotion,
+            "probabilities": self.probabilities,
+            "landmarks": self.landmarks.as_lists() if self.landmarks is not None else None,
+            "looking_at_screen": self.looking_at_screen,
+        }
 
 
 def model_version(model_path: Path) -> str:
@@ -76,10 +88,20 @@ class EmotionPredictor:
     ``views``: how many test-time views of each face the network reads and averages: 1 (the
     face), 2 (and its mirror image) or 4 (both again zoomed in by 10%). More views read
     expressions more accurately and cost proportionally more; the model card has the figures.
+
+    ``detector``: the face detector ``predict`` uses, ``yunet`` or ``haar`` (None: the process's
+    ``FACE_DETECTOR``). ``upright``: whether crops are rotated so the eyes are level
+    (``inference.alignment``).
     """
 
     def __init__(
-        self, model_path: str | Path = DEFAULT_MODEL_PATH, *, views: int = DEFAULT_VIEWS, precision: str = "float32"
+        self,
+        model_path: str | Path = DEFAULT_MODEL_PATH,
+        *,
+        views: int = DEFAULT_VIEWS,
+        precision: str = "float32",
+        detector: str | None = None,
+        upright: bool = UPRIGHT,
     ) -> None:
         self.model_path = Path(model_path)
         if not self.model_path.exists():
@@ -90,6 +112,8 @@ class EmotionPredictor:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.views = views
         self.precision = precision
+        self.detector = detector
+        self.upright = upright
         self.base_version = model_version(self.model_path)
         # Stored with every sample: the same weights read with other views are another instrument.
         self.version = self.version_for(views)
@@ -115,9 +139,8 @@ class EmotionPredictor:
     @classmethod
     def from_config(cls, config: ServingConfig) -> EmotionPredictor:
         """A predictor for ``config``'s model, views and precision (``auto`` resolved for this model and CPU)."""
-        return cls(
-            config.model_path, views=config.views, precision=serving_precision(config.precision, config.model_path)
-        )
+        precision = serving_precision(config.precision, config.model_path)
+        return cls(config.model_path, views=config.views, precision=precision, detector=config.face_detector)
 
     @property
     def view_counts(self) -> tuple[int, ...]:
@@ -155,15 +178,18 @@ class EmotionPredictor:
         An image is encoded bytes (raises ``InvalidImage`` when unreadable) or a grey uint8 array.
         """
         greys = [decode_grey(image, max_pixels=max_pixels) if isinstance(image, bytes) else image for image in images]
-        located = [locate_faces(grey, mode=mode, settings=settings) for grey in greys]
-        crops = [crop for faces in located for _, crop in faces]
+        located = [
+            locate_faces(grey, mode=mode, settings=settings, detector=self.detector, upright=self.upright)
+            for grey in greys
+        ]
+        crops = [face.crop for faces in located for face in faces]
         probabilities = self.classify(faces_to_batch(crops))
         results: list[list[FaceResult]] = []
         row = 0
         for faces in located:
             image_results = []
-            for box, _ in faces:
-                image_results.append(FaceResult.from_row(box, probabilities[row]))
+            for face in faces:
+                image_results.append(FaceResult.from_row(face.box, probabilities[row], landmarks=face.landmarks))
                 row += 1
             results.append(image_results)
         return results
@@ -204,37 +230,30 @@ def _serving_function(tf, model, views: int):  # type: ignore[no-untyped-def]
     return lambda faces: serve(faces).numpy()
 
 
+class LocatedFace(NamedTuple):
+    """A face found in an image: its box (in the image's pixels), its 48x48x1 crop, its landmarks (YuNet)."""
+
+    box: Box
+    crop: np.ndarray
+    landmarks: Landmarks | None = None
+
+
 def locate_faces(
-    grey: np.ndarray, *, mode: FaceMode = FaceMode.LARGEST, settings: DetectionSettings = WEBCAM_SETTINGS
-) -> list[tuple[Box, np.ndarray]]:
-    """Detect faces in a grey image and return each box (in the image's pixels) with its 48x48 crop."""
-    factor, pad = 1.0, 0
-    search = grey
-    if min(grey.shape[:2]) < MIN_DETECTION_SIDE:
-        import cv2
+    grey: np.ndarray,
+    *,
+    mode: FaceMode = FaceMode.LARGEST,
+    settings: DetectionSettings = WEBCAM_SETTINGS,
+    detector: str | None = None,
+    upright: bool = UPRIGHT,
+) -> list[LocatedFace]:
+    """Detect faces in a grey image and return each with its crop for the network (``inference.alignment``).
 
-        # A tightly cropped face (FER2013's 48x48) touches the edges, where the cascade's windows
-        # cannot centre on it: pad with the edge pixels, then enlarge past the smallest window.
-        pad = max(1, round(min(grey.shape[:2]) * SMALL_IMAGE_PAD))
-        search = cv2.copyMakeBorder(grey, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        factor = MIN_DETECTION_SIDE / min(grey.shape[:2])
-        search = cv2.resize(search, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
-    located = []
-    for box in detect_faces(search, mode=mode, settings=settings):
-        crop = crop_face(search, box)
-        if factor != 1.0:
-            box = _box_in_original(box, factor=factor, pad=pad, shape=grey.shape[:2])
-        located.append((box, crop))
-    return located
-
-
-def _box_in_original(box: Box, *, factor: float, pad: int, shape: tuple[int, int]) -> Box:
-    height, width = shape
-    left = min(width - 1, max(0, round(box.x / factor) - pad))
-    top = min(height - 1, max(0, round(box.y / factor) - pad))
-    right = min(width, max(left + 1, round((box.x + box.width) / factor) - pad))
-    bottom = min(height, max(top + 1, round((box.y + box.height) / factor) - pad))
-    return Box(left, top, right - left, bottom - top)
+    ``detector``: ``yunet`` or ``haar``; None is the process's ``FACE_DETECTOR``.
+    """
+    return [
+        LocatedFace(face.box, face_crop(grey, face, upright=upright), face.landmarks)
+        for face in detect_faces(grey, mode=mode, settings=settings, detector=detector)
+    ]
 
 
 _predictor: EmotionPredictor | None = None

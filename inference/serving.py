@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inference.alignment import UPRIGHT, face_crop
 from inference.config import DEFAULT_BATCH_BUDGET_MS, serving_config
 from inference.faces import Box, FaceMode, detect_face_near
 from inference.images import decode_grey
-from inference.predictor import EmotionPredictor, FaceResult, get_predictor, locate_faces
-from inference.preprocessing import crop_face
+from inference.predictor import EmotionPredictor, FaceResult, LocatedFace, get_predictor, locate_faces
 
 _frame_pool: ThreadPoolExecutor | None = None
 _frame_pool_lock = threading.Lock()
@@ -35,27 +35,23 @@ def frame_pool() -> ThreadPoolExecutor:
         return _frame_pool
 
 
-@dataclass(frozen=True)
-class LocatedFace:
-    box: Box
-    crop: np.ndarray
-
-
-def locate_largest_face(image: bytes, *, max_side: int, previous: Box | None = None) -> LocatedFace | None:
+def locate_largest_face(
+    image: bytes, *, max_side: int, previous: Box | None = None, predictor: EmotionPredictor | None = None
+) -> LocatedFace | None:
     """Decode (raises ``InvalidImage``) and find the participant's face: the largest one, or None.
 
     With ``previous`` (the face's box in this participant's last frame) the search starts around it.
+    ``predictor``'s detector and alignment are used (None: the process's ``FACE_DETECTOR``).
     """
+    detector = predictor.detector if predictor is not None else None
+    upright = predictor.upright if predictor is not None else UPRIGHT
     grey = decode_grey(image, max_side=max_side, max_pixels=max_side * max_side)
     if previous is not None:
-        near = detect_face_near(grey, previous)
+        near = detect_face_near(grey, previous, detector=detector)
         if near is not None:
-            return LocatedFace(near, crop_face(grey, near))
-    located = locate_faces(grey, mode=FaceMode.LARGEST)
-    if not located:
-        return None
-    box, crop = located[0]
-    return LocatedFace(box, crop)
+            return LocatedFace(near.box, face_crop(grey, near, upright=upright), near.landmarks)
+    located = locate_faces(grey, mode=FaceMode.LARGEST, detector=detector, upright=upright)
+    return located[0] if located else None
 
 
 # Weight of the newest batch in the running estimate of the network's cost per face and view.
@@ -166,10 +162,18 @@ async def _batcher() -> FaceBatcher:
 
 @dataclass(frozen=True)
 class Reading:
-    """One webcam frame read: the face (None when none is seen) and the model version that read it."""
+    """One webcam frame read: the face (None when none is seen) and the model version that read it.
+
+    ``face.looking_at_screen`` (also ``looking_at_screen`` here) says whether the participant's
+    head is turned less than about 30° from the camera; None without a face or without landmarks.
+    """
 
     face: FaceResult | None
     model_version: str
+
+    @property
+    def looking_at_screen(self) -> bool | None:
+        return self.face.looking_at_screen if self.face is not None else None
 
 
 async def read_emotion(image: bytes, *, max_side: int, previous: Box | None = None) -> Reading:
@@ -178,20 +182,23 @@ async def read_emotion(image: bytes, *, max_side: int, previous: Box | None = No
     ``previous``: where the face was in the same participant's last frame, to search there first.
     """
     loop = asyncio.get_running_loop()
-    located = await loop.run_in_executor(
-        frame_pool(), lambda: locate_largest_face(image, max_side=max_side, previous=previous)
-    )
     batcher = await _batcher()
+    located = await loop.run_in_executor(
+        frame_pool(),
+        lambda: locate_largest_face(image, max_side=max_side, previous=previous, predictor=batcher.predictor),
+    )
     if located is None:
         return Reading(None, batcher.predictor.version)
     row, views = await batcher.classify(located.crop)
-    return Reading(FaceResult.from_row(located.box, row), batcher.predictor.version_for(views))
+    face = FaceResult.from_row(located.box, row, landmarks=located.landmarks)
+    return Reading(face, batcher.predictor.version_for(views))
 
 
 def read_emotion_sync(image: bytes, *, max_side: int) -> Reading:
     """The same for synchronous callers (the HTTP fallback): one frame, one network call, every view."""
     predictor = get_predictor()
-    located = locate_largest_face(image, max_side=max_side)
+    located = locate_largest_face(image, max_side=max_side, predictor=predictor)
     if located is None:
         return Reading(None, predictor.version)
-    return Reading(FaceResult.from_row(located.box, predictor.classify(located.crop[None])[0]), predictor.version)
+    row = predictor.classify(located.crop[None])[0]
+    return Reading(FaceResult.from_row(located.box, row, landmarks=located.landmarks), predictor.version)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inference.faces import DetectionSettings, FaceMode
+from inference.faces import DetectionSettings, FaceMode, HaarSettings, YuNetSettings
 from inference.predictor import EmotionPredictor, FaceResult
 from inference.video_analysis.frames import AnnotatedVideo, FrameReader, Overlay, upright
 from inference.video_analysis.probe import (
@@ -35,12 +35,15 @@ from inference.video_analysis.timeline import (
     write_table,
 )
 
-# Recorded videos: the search runs on a copy 320 pixels wide, where the cascade's smallest
-# window (24 pixels) is a tenth of a 4:3 frame's height (48 pixels at 640x480; 13% of a 16:9
-# frame's). That costs a fraction of a search at full size with AUDIENCE_SETTINGS, and the
-# search is, with classification, the largest cost of a video without an annotated copy
-# (benchmarks/video_analysis_speed.py measures each stage).
-VIDEO_SETTINGS = DetectionSettings(min_face_fraction=0.08, detect_width=320)
+# Recorded videos: the whole-frame search runs on a copy 320 pixels wide, where the cascade's
+# smallest window (24 pixels) is a tenth of a 4:3 frame's height (48 pixels at 640x480; 13% of
+# a 16:9 frame's); YuNet then looks closer at up to four doubtful faces. That costs a fraction
+# of a search at full size with AUDIENCE_SETTINGS, and the search is, with classification, the
+# largest cost of a video without an annotated copy (benchmarks/video_analysis_speed.py
+# measures each stage).
+VIDEO_SETTINGS = DetectionSettings(
+    min_face_fraction=0.08, haar=HaarSettings(detect_width=320), yunet=YuNetSettings(detect_width=320, closer_looks=4)
+)
 NO_FACE_MESSAGE = "No face was found in any sampled frame."
 PROGRESS_SECONDS = 0.25
 # The share of the progress bar for the pass over the video; the rest is the table and plot.

@@ -21,10 +21,18 @@ def test_nothing_set_serves_the_shipped_model_with_four_views_auto_numerics_and_
     assert config.frame_workers == default_frame_workers()
     assert config.batch_budget_seconds == pytest.approx(0.05)
     assert config.preload is True
+    assert config.face_detector == "yunet"
 
 
 def test_empty_values_take_the_defaults():
-    names = ["EMOTION_MODEL_PATH", "EMOTION_VIEWS", "EMOTION_PRECISION", "FRAME_WORKERS", "CAPTURE_BATCH_BUDGET_MS"]
+    names = [
+        "EMOTION_MODEL_PATH",
+        "EMOTION_VIEWS",
+        "EMOTION_PRECISION",
+        "FRAME_WORKERS",
+        "CAPTURE_BATCH_BUDGET_MS",
+        "FACE_DETECTOR",
+    ]
     empty = {name: " " for name in [*names, "PRELOAD_EMOTION_MODEL"]}
     assert ServingConfig.from_env(empty) == ServingConfig()
 
@@ -40,10 +48,17 @@ def test_every_variable_is_read(tmp_path):
             "FRAME_WORKERS": "3",
             "CAPTURE_BATCH_BUDGET_MS": "120",
             "PRELOAD_EMOTION_MODEL": "off",
+            "FACE_DETECTOR": " Haar ",
         }
     )
     assert config == ServingConfig(
-        model_path=model, views=2, precision="bfloat16", frame_workers=3, batch_budget_ms=120.0, preload=False
+        model_path=model,
+        views=2,
+        precision="bfloat16",
+        frame_workers=3,
+        batch_budget_ms=120.0,
+        preload=False,
+        face_detector="haar",
     )
     assert config.batch_budget_seconds == pytest.approx(0.12)
 
@@ -77,12 +92,22 @@ def test_true_in_any_spelling_preloads(raw):
         ("CAPTURE_BATCH_BUDGET_MS", "inf", "CAPTURE_BATCH_BUDGET_MS must be a number of milliseconds"),
         ("PRELOAD_EMOTION_MODEL", "maybe", "PRELOAD_EMOTION_MODEL must be a boolean"),
         ("PRELOAD_EMOTION_MODEL", "2", "PRELOAD_EMOTION_MODEL must be a boolean"),
+        ("FACE_DETECTOR", "dlib", "FACE_DETECTOR must be yunet or haar"),
+        ("FACE_DETECTOR", "yunet2", "FACE_DETECTOR must be yunet or haar"),
+        ("FACE_DETECTOR", "cascade", "FACE_DETECTOR must be yunet or haar"),
     ],
 )
 def test_a_bad_value_is_refused_with_a_message_naming_the_variable_and_the_value(name, raw, message):
     with pytest.raises(ConfigurationError, match=message) as raised:
         ServingConfig.from_env({name: raw})
     assert repr(raw) in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "detector"), [("yunet", "yunet"), ("YuNet", "yunet"), ("haar", "haar"), ("HAAR", "haar")]
+)
+def test_the_face_detector_is_yunet_or_haar_in_any_case(raw, detector):
+    assert ServingConfig.from_env({"FACE_DETECTOR": raw}).face_detector == detector
 
 
 @pytest.mark.parametrize(("raw", "milliseconds"), [("0", 0.0), ("120", 120.0), ("7.5", 7.5)])

@@ -1,11 +1,13 @@
 import json
-from argparse import ArgumentParser
+from argparse import ArgumentParser, BooleanOptionalAction
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from inference.alignment import UPRIGHT
+from inference.config import FACE_DETECTORS
 from inference.datasets import DatasetError, load_faces
-from inference.evaluation import confusion_png, evaluate
+from inference.evaluation import FRAME_KINDS, confusion_png, evaluate, evaluate_frames
 from inference.litert import Int8ModelError
 from inference.predictor import DEFAULT_MODEL_PATH, DEFAULT_VIEWS, PRECISIONS, EmotionPredictor
 
@@ -20,6 +22,20 @@ class Command(BaseCommand):
         )
         parser.add_argument("--usage", default=None, help="Usage value (CSV) or sub-folder, e.g. PublicTest or test")
         parser.add_argument("--detect-faces", action="store_true", help="run every image through face detection")
+        parser.add_argument(
+            "--frames", choices=FRAME_KINDS, default=None,
+            help="paste: each face in its own 640x480 webcam-like frame (random place, 160-260 px, textured "
+            "background), through the whole pipeline (JPEG, decode, detect, crop, classify)",
+        )  # fmt: skip
+        parser.add_argument("--tilt", type=float, default=0.0, help="with --frames: tilt each face by +/- DEG degrees")
+        parser.add_argument("--seed", type=int, default=0, help="with --frames: the frames' random seed")
+        parser.add_argument(
+            "--detector", choices=FACE_DETECTORS, default=None, help="the face detector (default: FACE_DETECTOR)"
+        )
+        parser.add_argument(
+            "--upright", action=BooleanOptionalAction, default=UPRIGHT,
+            help="rotate each face so its eyes are level before reading it (YuNet's landmarks)",
+        )  # fmt: skip
         parser.add_argument(
             "--views", type=int, default=DEFAULT_VIEWS, help="test-time views per face: 1, 2 (with the mirror image) "
             "or 4 (and both zoomed in by 10%%)"
@@ -42,10 +58,16 @@ class Command(BaseCommand):
                 str(options["model"]),
                 views=int(options["views"]),  # type: ignore[call-overload]
                 precision=str(options["precision"]),
+                detector=options["detector"],  # type: ignore[arg-type]
+                upright=bool(options["upright"]),
             )
         except (DatasetError, FileNotFoundError, ValueError, Int8ModelError) as error:
             raise CommandError(str(error)) from error
-        report = evaluate(predictor, faces, detect=bool(options["detect_faces"]))
+        if options["frames"]:
+            seed, tilt = int(options["seed"]), float(options["tilt"])  # type: ignore[call-overload,arg-type]
+            report = evaluate_frames(predictor, faces, seed=seed, tilt=tilt)
+        else:
+            report = evaluate(predictor, faces, detect=bool(options["detect_faces"]))
         png = Path(str(options["confusion_png"]))
         confusion_png(report, png, title=f"{Path(str(options['model'])).name} on {options['usage'] or 'all'}")
         self.stdout.write(report.as_text())
