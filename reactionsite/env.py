@@ -73,3 +73,17 @@ def env_url(name: str, *, schemes: set[str]) -> str | None:
     if parsed.scheme != "sqlite" and not parsed.hostname:
         raise ImproperlyConfigured(f"{name} must name a host, got {raw!r}")
     return raw
+
+
+RATE_PERIODS = ("second", "minute", "hour", "day")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A request rate such as ``600/minute`` (the form DRF's throttles read); any other form is refused."""
+    raw = os.environ.get(name, "").strip() or default
+    count, _, period = raw.partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in RATE_PERIODS:
+        raise ImproperlyConfigured(
+            f"{name} must be a number of requests per {', '.join(RATE_PERIODS)}, e.g. 600/minute; got {raw!r}"
+        )
+    return raw

@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from inference import ConfigurationError, ServingConfig
-from reactionsite.env import env_bool, env_int, env_list, env_path, env_str, env_url
+from reactionsite.env import env_bool, env_int, env_list, env_path, env_rate, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env_path("DATA_DIR", BASE_DIR / "var")
@@ -35,6 +35,8 @@ if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # Browsers that saw the site over HTTPS never try plain HTTP again for this long.
+    SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
 
 INSTALLED_APPS = [
     "daphne",
@@ -58,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -175,6 +178,9 @@ CAPTURE_MAX_FRAME_BYTES = env_int("CAPTURE_MAX_FRAME_BYTES", 1024 * 1024, minimu
 CAPTURE_MAX_FRAME_SIDE = env_int("CAPTURE_MAX_FRAME_SIDE", 4096, minimum=64)
 # A participant may send at most this many times the screening's sampling rate.
 CAPTURE_RATE_FACTOR = env_int("CAPTURE_RATE_FACTOR", 4, minimum=1)
+# The live view counts a participant as connected while their connection was seen (opened, or a
+# frame arrived) within this many seconds; a paused player sends no frames.
+CAPTURE_CONNECTION_TIMEOUT_SECONDS = env_int("CAPTURE_CONNECTION_TIMEOUT_SECONDS", 60, minimum=5)
 # New participants one client address may start through open links in a minute (a shared lab or
 # office network counts as one address); more get a "please wait a minute" page.
 OPEN_LINK_JOINS_PER_MINUTE = env_int("OPEN_LINK_JOINS_PER_MINUTE", 30, minimum=1)
@@ -198,6 +204,28 @@ ANALYSIS_STALLED_SECONDS = env_int("ANALYSIS_STALLED_SECONDS", 120, minimum=2)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "admin:login"
+# Attempts at the organizers' login per username and client address in a window; more are refused
+# (429, with a message saying when to try again) until the window ends.
+ADMIN_LOGIN_ATTEMPTS = env_int("ADMIN_LOGIN_ATTEMPTS", 10, minimum=1)
+ADMIN_LOGIN_WINDOW_SECONDS = env_int("ADMIN_LOGIN_WINDOW_SECONDS", 15 * 60, minimum=1)
+
+# Every response carries a Content-Security-Policy: the pages run only their own ES modules (their
+# configuration is json_script data, not script), media may come from a stimulus URL on a CDN, and
+# capture and the live view talk over websockets. The API docs relax style-src (screenings.api.docs).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:", "https:"],
+        "connect-src": ["'self'", "ws:", "wss:"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -206,15 +234,26 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["screenings.api.permissions.IsOrganizer"],
     "EXCEPTION_HANDLER": "screenings.api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "screenings.api.schema.OrganizerAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
+    # Per organizer; creating invites has a stricter rate of its own (screenings.api.throttles).
+    "DEFAULT_THROTTLE_CLASSES": ["screenings.api.throttles.OrganizerRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "organizer": env_rate("API_RATE", "600/minute"),
+        "invites": env_rate("API_INVITE_RATE", "30/hour"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "reactionsite API",
     "DESCRIPTION": "Organizer API for reaction-review screenings: screenings, questions, scenes, participants.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its documentation pages are for organizers only.
+    "SERVE_PERMISSIONS": ["screenings.api.permissions.IsOrganizer"],
+    # Requests and responses described apart: a stimulus is uploaded as a file and read back as an address,
+    # and read-only fields are not offered for writing.
+    "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -5,6 +5,7 @@ from screenings.views import analyses, organizer, participant, reports, tokens
 
 urlpatterns = [
     path("organizer/screenings/<int:screening_id>/live/", organizer.live_view, name="organizer-live"),
+    path("organizer/screenings/<int:screening_id>/stimulus/", organizer.stimulus, name="organizer-stimulus"),
     path("organizer/screenings/<int:screening_id>/report/", reports.report_page, name="organizer-report"),
     path(
         "organizer/screenings/<int:screening_id>/report/charts/<slug:name>.png", reports.chart, name="organizer-chart"

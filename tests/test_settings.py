@@ -67,6 +67,13 @@ def test_the_media_root_can_be_configured():
         ({"SECRET_KEY": "k", "FRAME_WORKERS": "0"}, "FRAME_WORKERS"),
         ({"SECRET_KEY": "k", "CAPTURE_BATCH_BUDGET_MS": "fast"}, "CAPTURE_BATCH_BUDGET_MS"),
         ({"SECRET_KEY": "k", "PRELOAD_EMOTION_MODEL": "perhaps"}, "PRELOAD_EMOTION_MODEL"),
+        ({"SECRET_KEY": "k", "API_RATE": "lots"}, "API_RATE"),
+        ({"SECRET_KEY": "k", "API_INVITE_RATE": "5/fortnight"}, "API_INVITE_RATE"),
+        ({"SECRET_KEY": "k", "API_INVITE_RATE": "0/hour"}, "API_INVITE_RATE"),
+        ({"SECRET_KEY": "k", "ADMIN_LOGIN_ATTEMPTS": "0"}, "ADMIN_LOGIN_ATTEMPTS"),
+        ({"SECRET_KEY": "k", "ADMIN_LOGIN_WINDOW_SECONDS": "soon"}, "ADMIN_LOGIN_WINDOW_SECONDS"),
+        ({"SECRET_KEY": "k", "CAPTURE_CONNECTION_TIMEOUT_SECONDS": "1"}, "CAPTURE_CONNECTION_TIMEOUT_SECONDS"),
+        ({"SECRET_KEY": "k", "BEHIND_TLS_PROXY": "1", "HSTS_SECONDS": "-1"}, "HSTS_SECONDS"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(environment, named):
@@ -74,6 +81,26 @@ def test_a_bad_value_stops_start_up_naming_the_variable(environment, named):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert named in result.stderr.strip().splitlines()[-1]
+
+
+def setting_values(*names: str, **environment: str) -> list[str]:
+    """The settings' values, as printed by a fresh interpreter with these variables set."""
+    env = {"PATH": os.environ["PATH"], "DATA_DIR": "/tmp/reactionsite-settings-test", "SECRET_KEY": "k", **environment}
+    code = "import reactionsite.settings as s; " + "; ".join(f"print(getattr(s, {name!r}, None))" for name in names)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split("\n")[: len(names)]
+
+
+def test_behind_the_tls_proxy_browsers_are_told_to_keep_to_https():
+    assert setting_values("SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE", BEHIND_TLS_PROXY="1") == ["31536000", "True"]
+    assert setting_values("SECURE_HSTS_SECONDS", BEHIND_TLS_PROXY="1", HSTS_SECONDS="600") == ["600"]
+    assert setting_values("SECURE_HSTS_SECONDS") == ["None"]
+
+
+def test_the_api_rates_come_from_the_environment():
+    [rest_framework] = setting_values("REST_FRAMEWORK", API_RATE="50/second")
+    assert "'organizer': '50/second', 'invites': '30/hour'" in rest_framework
 
 
 def test_debug_without_a_key_starts_with_a_development_key():

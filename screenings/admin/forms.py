@@ -69,7 +69,8 @@ class ScreeningAdminForm(forms.ModelForm):
 
     def _hold_uploaded_stimulus(self) -> None:
         upload = self.files.get("stimulus")
-        if not isinstance(upload, UploadedFile):
+        # A refused stimulus (not a video) is not worth keeping for the next try.
+        if not isinstance(upload, UploadedFile) or self.has_error("stimulus"):
             return
         data = self.data.copy()
         data["held_stimulus"] = services.stimulus_upload_hold(upload=upload)

@@ -15,6 +15,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminFileWidget
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -36,7 +37,7 @@ from screenings.models import (
 )
 from screenings.reports.exporters import spreadsheet_safe
 from screenings.services import MAX_INVITES_PER_REQUEST
-from screenings.web.links import open_link_url, participant_link_url
+from screenings.web.links import open_link_url, participant_link_url, stimulus_preview_url
 
 
 class QuestionInline(OrganizerPermissionsMixin, admin.StackedInline):
@@ -112,6 +113,28 @@ class SamplingIntervalWidget(forms.NumberInput):
         return format_html('{}<datalist id="sampling-intervals">{}</datalist>', box, options)
 
 
+@dataclass(frozen=True)
+class LinkedFile:
+    """A stored file as the admin's file widget shows it: its name, linked to ``url``."""
+
+    name: str
+    url: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StimulusFileWidget(AdminFileWidget):
+    """The stimulus upload, whose "Currently:" link is the organizers' stimulus page: media is not served."""
+
+    def format_value(self, value: Any) -> Any:
+        value = super().format_value(value)
+        screening = getattr(value, "instance", None)
+        if value and screening is not None and screening.pk is not None:
+            return LinkedFile(name=value.name, url=stimulus_preview_url(screening, request=None))
+        return value
+
+
 class InviteForm(forms.Form):
     count = forms.IntegerField(min_value=1, max_value=MAX_INVITES_PER_REQUEST, initial=10, label="How many links")
     label = forms.CharField(max_length=200, required=False, help_text="A note kept with each invite, e.g. 'wave 1'.")
@@ -176,6 +199,8 @@ class ScreeningAdmin(OrganizerAccessMixin, admin.ModelAdmin):
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "sampling_interval":
             kwargs["widget"] = SamplingIntervalWidget()
+        if db_field.name == "stimulus":
+            kwargs["widget"] = StimulusFileWidget
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:

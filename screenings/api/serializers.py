@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -27,7 +28,20 @@ def _run_model_clean(instance: Any) -> None:
         ) from None
 
 
+class StimulusField(serializers.FileField):
+    """An uploaded stimulus: written as a file, read back as the API's address for it (the media folder is not
+    served)."""
+
+    def to_representation(self, value: Any) -> str | None:
+        if not value:
+            return None
+        url = reverse("screening-stimulus", args=[value.instance.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+
 class ScreeningSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping, models.FileField: StimulusField}
     owner = serializers.CharField(source="owner.username", read_only=True)
     collaborators = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
     open_link = serializers.SerializerMethodField()
@@ -45,7 +59,14 @@ class ScreeningSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = ["status", "created_at", "updated_at", "opened_at", "closed_at"]
         # null removes an uploaded file, so a screening can switch from a file to a stimulus URL.
-        extra_kwargs = {"stimulus": {"allow_null": True}}
+        extra_kwargs = {
+            "stimulus": {
+                "allow_null": True,
+                "help_text": "Upload: the video participants watch, MP4, WebM or Ogg with a video track (null removes "
+                "it; it cannot change once the screening has opened). Read: where organizers fetch it (range "
+                "requests).",
+            }
+        }
 
     def get_open_link(self, screening: Screening) -> str:
         return open_link_url(screening, request=self.context.get("request"))

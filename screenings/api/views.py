@@ -15,14 +15,17 @@ from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from screenings import selectors, services
 from screenings.api import serializers
+from screenings.api.throttles import InviteRateThrottle
 from screenings.models import Answer, Participant, Question, Scene, Screening
 from screenings.reports.builder import screening_report
 from screenings.reports.options import ReportOptionsForm
 from screenings.web.downloads import export_response
+from screenings.web.files import stored_file_response
 from screenings.web.found import or_404
 
 
@@ -82,6 +85,18 @@ class ScreeningViewSet(viewsets.ModelViewSet):
     def close(self, request: Request, pk: str | None = None) -> Response:
         screening = services.screening_close(screening=self.get_object())
         return Response(self.get_serializer(self.get_queryset().get(pk=screening.pk)).data)
+
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description="Not the organizer's screening, or it has no uploaded stimulus."),
+        }
+    )
+    @action(detail=True, methods=["get"])
+    def stimulus(self, request: Request, pk: str | None = None) -> HttpResponse:
+        """The uploaded stimulus video, with range requests (the address the screening's ``stimulus`` gives)."""
+        stimulus = self.get_object().stimulus
+        return stored_file_response(request, stimulus, missing="This screening has no uploaded stimulus file.")
 
 
 class ScreeningScopedMixin:
@@ -145,6 +160,10 @@ class ParticipantViewSet(
 
     serializer_class = serializers.ParticipantSerializer
     queryset = Participant.objects.none()
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        # Every request's rate, and creating invites (up to 1,000 each) a stricter one of its own.
+        return [*super().get_throttles(), InviteRateThrottle()]
 
     @property
     def pagination_class(self) -> type[BasePagination] | None:  # type: ignore[override]

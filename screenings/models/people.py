@@ -66,6 +66,11 @@ class Participant(models.Model):
     capture_channel = models.CharField(
         max_length=200, blank=True, editable=False, help_text="The live capture connection, while one is open."
     )
+    # A server that crashed never cleared its connections' channels: a connection counts as live only
+    # while it was seen (connected, or sent a frame) within CAPTURE_CONNECTION_TIMEOUT_SECONDS.
+    capture_seen_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the live connection last connected or sent a frame."
+    )
     watch_position = models.FloatField(
         default=0, help_text="Media time the participant had reached, so a returning participant resumes there."
     )

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import tempfile
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.validators import FileExtensionValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.files import FieldFile
 
+from inference import InvalidVideo, video_duration
 from screenings.rules.questions import QuestionKind, check_question_definition
 
 STIMULUS_EXTENSIONS = ["mp4", "webm", "ogg", "ogv"]
@@ -32,6 +37,29 @@ def validate_stimulus_size(file: models.fields.files.FieldFile) -> None:
     limit = settings.STIMULUS_MAX_MEGABYTES * 1024 * 1024
     if file.size is not None and file.size > limit:
         raise ValidationError(f"The stimulus is larger than the limit of {settings.STIMULUS_MAX_MEGABYTES} MB.")
+
+
+def validate_stimulus_video(file: File) -> None:
+    """A new stimulus upload must be a video PyAV can open, with a video track: its extension proves nothing.
+
+    A file already stored was checked when it was uploaded and is not read again.
+    """
+    if isinstance(file, FieldFile):
+        if file._committed:
+            return
+        file = file.file
+    try:
+        if hasattr(file, "temporary_file_path"):
+            video_duration(Path(file.temporary_file_path()))
+            return
+        # A small upload is held in memory; the engine reads videos from a path.
+        with tempfile.NamedTemporaryFile(suffix=Path(file.name or "").suffix) as copy:
+            for chunk in file.chunks():
+                copy.write(chunk)
+            copy.flush()
+            video_duration(Path(copy.name))
+    except InvalidVideo as error:
+        raise ValidationError(f"The stimulus cannot be played: {error.reason}.", code="invalid_video") from None
 
 
 class ScreeningQuerySet(models.QuerySet["Screening"]):
@@ -60,7 +88,7 @@ class Screening(models.Model):
     stimulus = models.FileField(
         upload_to=stimulus_upload_path,
         blank=True,
-        validators=[FileExtensionValidator(STIMULUS_EXTENSIONS), validate_stimulus_size],
+        validators=[FileExtensionValidator(STIMULUS_EXTENSIONS), validate_stimulus_size, validate_stimulus_video],
         help_text="The video participants watch: MP4, WebM or Ogg.",
     )
     stimulus_url = models.URLField(blank=True, help_text="Or an external video address, when no file is uploaded.")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
 
 from screenings.models import EmotionSample, Participant, Screening
 from screenings.selectors.screenings import User, count_subquery
@@ -45,12 +47,13 @@ def live_participants(*, screening: Screening) -> list[dict]:
         )
         .order_by("pk")
     )
+    now = timezone.now()
     return [
         {
             "participant": row.pk,
             "label": str(row),
             "state": row.state,
-            "connected": bool(row.capture_channel),
+            "connected": capture_connected(row, now=now),
             "media_time": row.latest_media_time,
             "face": row.latest_face,
             "emotion": row.latest_emotion or None,
@@ -58,6 +61,18 @@ def live_participants(*, screening: Screening) -> list[dict]:
         }
         for row in rows
     ]
+
+
+def capture_connected(participant: Participant, *, now: datetime | None = None) -> bool:
+    """Whether a live capture connection is open: one is recorded and it was seen lately.
+
+    A server that crashed never cleared its connections, so a recorded channel alone proves
+    nothing; one not seen (connected, or a frame) for CAPTURE_CONNECTION_TIMEOUT_SECONDS is gone.
+    """
+    if not participant.capture_channel or participant.capture_seen_at is None:
+        return False
+    now = timezone.now() if now is None else now
+    return now - participant.capture_seen_at <= timedelta(seconds=settings.CAPTURE_CONNECTION_TIMEOUT_SECONDS)
 
 
 def participant_in_screening(*, screening: Screening, pk: int) -> Participant | None:

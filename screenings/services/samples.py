@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -76,15 +77,16 @@ def captured_sample_record(
     ``frame_image`` is kept with a new sample, in the same transaction, when the screening keeps
     frames, so an erasure that follows finds the file and deletes it.
     """
-    # Four columns, not two model instances: this runs for every webcam frame.
-    state, erased_at, status, keep_frames = (
+    # Five columns, not two model instances: this runs for every webcam frame.
+    state, erased_at, status, keep_frames, seen_at = (
         Participant.objects.select_for_update(of=("self",))
         .filter(pk=participant.pk)
-        .values_list("state", "erased_at", "screening__status", "screening__keep_raw_frames")
+        .values_list("state", "erased_at", "screening__status", "screening__keep_raw_frames", "capture_seen_at")
         .get()
     )
     if not capture_allowed_for(state, erased_at, status):
         raise PhaseError("This participant is not watching now.")
+    capture_seen_record(participant=participant, last_seen=seen_at)
     sample, created = sample_record(
         participant=participant,
         media_time=media_time,
@@ -112,7 +114,18 @@ def sample_frame_keep(*, sample: EmotionSample, content: ContentFile) -> Emotion
 
 def capture_connection_record(*, participant: Participant, channel_name: str) -> None:
     """Remember which live connection captures for this participant (shown in the organizer's live view)."""
-    Participant.objects.filter(pk=participant.pk).update(capture_channel=channel_name)
+    Participant.objects.filter(pk=participant.pk).update(capture_channel=channel_name, capture_seen_at=timezone.now())
+
+
+def capture_seen_record(*, participant: Participant, last_seen: datetime | None) -> None:
+    """Note that the participant's capture is alive (a frame arrived), so the live view keeps them connected.
+
+    Written at most four times per ``CAPTURE_CONNECTION_TIMEOUT_SECONDS``, not for every frame:
+    ``last_seen`` is the stored time, read with the frame's other checks.
+    """
+    now = timezone.now()
+    if last_seen is None or now - last_seen > timedelta(seconds=settings.CAPTURE_CONNECTION_TIMEOUT_SECONDS / 4):
+        Participant.objects.filter(pk=participant.pk).update(capture_seen_at=now)
 
 
 def capture_disconnection_record(*, participant: Participant, channel_name: str) -> None:

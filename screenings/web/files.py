@@ -7,7 +7,8 @@ import re
 from collections.abc import Iterator
 
 from django.core.files import File
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 
 RANGE_PATTERN = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK_BYTES = 256 * 1024
@@ -65,3 +66,10 @@ def ranged_file_response(request: HttpRequest, file: File) -> HttpResponse:
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def stored_file_response(request: HttpRequest, file: FieldFile, *, missing: str) -> HttpResponse:
+    """``ranged_file_response`` for a model's stored file; 404 with ``missing`` when none is stored or it is gone."""
+    if not file or not file.storage.exists(file.name):
+        raise Http404(missing)
+    return ranged_file_response(request, file)

@@ -23,3 +23,8 @@ def open_link_url(screening: Screening, *, request: HttpRequest | None) -> str:
 
 def participant_link_url(participant: Participant, *, request: HttpRequest | None) -> str:
     return absolute_url(reverse("participant-entry", args=[participant.token]), request=request)
+
+
+def stimulus_preview_url(screening: Screening, *, request: HttpRequest | None) -> str:
+    """Where a screening's organizers get its uploaded stimulus (the media folder itself is not served)."""
+    return absolute_url(reverse("organizer-stimulus", args=[screening.pk]), request=request)

@@ -51,7 +51,7 @@ def test_a_face_lost_while_watching_is_said_discreetly_and_pauses_where_the_orga
     )
     page = chromium(no_face_camera_video).new_page()
     walk_to_camera(page, link)
-    page.wait_for_function("!document.getElementById('camera-continue').disabled", timeout=20_000)
+    page.wait_for_function("() => !document.getElementById('camera-continue').disabled", timeout=20_000)
     page.get_by_role("button", name=START).click()
     page.wait_for_url("**/watch/")
     page.get_by_role("button", name="Play").click()

@@ -50,7 +50,7 @@ def test_an_organizer_uploads_a_video_follows_the_job_and_plays_the_annotated_vi
 
     video = page.locator("video")
     video.evaluate("element => { element.muted = true; return element.play(); }")
-    page.wait_for_function("document.querySelector('video').currentTime > 0.5", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('video').currentTime > 0.5", timeout=30_000)
     size = video.evaluate("element => [element.videoWidth, element.videoHeight, element.error]")
     assert size == [320, 240, None]
     plot_width = page.locator("img.chart").evaluate("image => image.naturalWidth")

@@ -41,7 +41,7 @@ def walk_to_watch(page, link: str) -> None:
     page.wait_for_url("**/camera/")
     start = page.get_by_role("button", name="Camera works, start the video")
     start.wait_for(state="visible")
-    page.wait_for_function("!document.getElementById('camera-continue').disabled", timeout=20_000)
+    page.wait_for_function("() => !document.getElementById('camera-continue').disabled", timeout=20_000)
     start.click()
     page.wait_for_url("**/watch/")
 

@@ -94,8 +94,10 @@ class TestScreeningCreate:
         payload = {**NEW_SCREENING, "stimulus_url": "", "stimulus": video}
         response = api.post(LIST_URL, payload, format="multipart")
         assert response.status_code == 201, response.json()
-        assert response.json()["stimulus"].endswith(".mp4")
-        assert Screening.objects.get(slug="summer-ad").stimulus_duration == pytest.approx(18.0, abs=0.1)
+        screening = Screening.objects.get(slug="summer-ad")
+        assert response.json()["stimulus"] == f"http://testserver/api/screenings/{screening.pk}/stimulus/"
+        assert screening.stimulus.name.endswith(".mp4")
+        assert screening.stimulus_duration == pytest.approx(18.0, abs=0.1)
 
     def test_a_stimulus_file_that_is_not_a_video_is_refused(self, api):
         document = SimpleUploadedFile("notes.txt", b"not a video", content_type="text/plain")
