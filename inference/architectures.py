@@ -48,7 +48,14 @@ def _conv_bn_relu(x: keras.KerasTensor, filters: int) -> keras.KerasTensor:
     return layers.Activation("relu")(x)
 
 
-def build_vgg_bn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> keras.Model:
+def build_vgg_bn(
+    input_shape: tuple[int, int, int] = INPUT_SHAPE,
+    num_classes: int = NUM_CLASSES,
+    *,
+    widths: tuple[int, int, int, int] = (32, 64, 128, 256),
+    dense_units: int = 256,
+    name: str = "vgg_bn",
+) -> keras.Model:
     """A VGG-style net with batch normalisation: four blocks of two 3x3 convs, 32 to 256 filters.
 
     Narrow at full resolution and wide at low resolution: 1.8M parameters and about
@@ -56,17 +63,26 @@ def build_vgg_bn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: i
     """
     inputs = keras.Input(shape=input_shape, name="face")
     x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
-    for filters, dropout in ((32, 0.1), (64, 0.1), (128, 0.2), (256, 0.25)):
+    for filters, dropout in zip(widths, (0.1, 0.1, 0.2, 0.25), strict=True):
         x = _conv_bn_relu(x, filters)
         x = _conv_bn_relu(x, filters)
         x = layers.MaxPooling2D(2)(x)
         x = layers.Dropout(dropout)(x)
     x = layers.Flatten()(x)
-    x = layers.Dense(256, use_bias=False)(x)
+    x = layers.Dense(dense_units, use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     x = layers.Activation("relu")(x)
     x = layers.Dropout(0.5)(x)
-    return keras.Model(inputs, _classifier_head(x, num_classes), name="vgg_bn")
+    return keras.Model(inputs, _classifier_head(x, num_classes), name=name)
+
+
+def build_vgg_bn_wide(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> keras.Model:
+    """``vgg_bn`` one and a half times as wide (48 to 384 filters, a 512-unit dense layer).
+
+    About 4.8M parameters and 0.27 GMAC per face: room for the strong augmentation, which
+    ``vgg_bn`` underfits, at a serving cost that int8 keeps near 2 ms for four views.
+    """
+    return build_vgg_bn(input_shape, num_classes, widths=(48, 96, 192, 384), dense_units=512, name="vgg_bn_wide")
 
 
 def build_resnet50(
@@ -103,5 +119,6 @@ def build_resnet50(
 ARCHITECTURES: dict[str, Callable[..., keras.Model]] = {
     "paper_cnn": build_paper_cnn,
     "vgg_bn": build_vgg_bn,
+    "vgg_bn_wide": build_vgg_bn_wide,
     "resnet50": build_resnet50,
 }

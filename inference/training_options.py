@@ -56,7 +56,7 @@ AUGMENTATIONS = ("reference", "strong")
 def build_argument_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     """The command-line options shared by ``python -m inference.training`` and the manage.py command."""
     parser = parser or argparse.ArgumentParser(description="Train an emotion network on FER2013-layout data.")
-    parser.add_argument("--arch", required=True, help="architecture: paper_cnn, vgg_bn or resnet50")
+    parser.add_argument("--arch", required=True, help="architecture: paper_cnn, vgg_bn, vgg_bn_wide or resnet50")
     parser.add_argument("--data", required=True, help="FER2013-layout CSV (.csv or .csv.gz) or image-folder root")
     parser.add_argument("--epochs", type=int, required=True)
     parser.add_argument("--output", required=True, help="folder for checkpoints, history and curves")

@@ -65,7 +65,12 @@ def detect_faces(
     smaller than a webcam frame's face (FER2013's 48x48) are enlarged for the search.
     """
     if configured_detector(detector) == "yunet":
-        faces = yunet_faces(grey, settings=settings.yunet, min_face_fraction=settings.min_face_fraction)
+        faces = yunet_faces(
+            grey,
+            settings=settings.yunet,
+            min_face_fraction=settings.min_face_fraction,
+            largest_only=mode == FaceMode.LARGEST,
+        )
     else:
         faces = haar_faces(grey, settings=settings.haar, min_face_fraction=settings.min_face_fraction)
     faces.sort(key=lambda face: face.box.area, reverse=True)

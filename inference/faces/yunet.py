@@ -8,6 +8,7 @@ model card) runs on the OpenCV the project already uses. How the search works an
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 
 import cv2
 import numpy as np
@@ -37,29 +38,36 @@ NEAR_SIZE_RANGE = (0.6, 1.6)
 DUPLICATE_OVERLAP = 0.5
 INSIDE_SHARE = 0.6
 
+# Detectors kept per thread, one per input size: OpenCV sets a network up again whenever its
+# input size changes, which costs more than a small search, so the whole-frame search, the
+# closer looks and the search near the previous face each keep their own.
+DETECTORS_PER_THREAD = 6
+
 _local = threading.local()
 
 
-def _detector() -> cv2.FaceDetectorYN:
+def _detector(size: tuple[int, int]) -> cv2.FaceDetectorYN:
     # FaceDetectorYN keeps its input size and buffers in the object, so it is not safe to share
-    # between threads: one per thread.
-    detector = getattr(_local, "detector", None)
-    if detector is None:
-        if not YUNET_PATH.is_file():
-            raise RuntimeError(f"the YuNet face detector is missing: no file at {YUNET_PATH}")
-        detector = cv2.FaceDetectorYN.create(str(YUNET_PATH), "", (320, 240), 0.5, 0.3, TOP_K)
-        _local.detector = detector
-        _local.size = (320, 240)
+    # between threads: one per thread (and per input size).
+    detectors: OrderedDict[tuple[int, int], cv2.FaceDetectorYN] | None = getattr(_local, "detectors", None)
+    if detectors is None:
+        detectors = _local.detectors = OrderedDict()
+    detector = detectors.get(size)
+    if detector is not None:
+        detectors.move_to_end(size)
+        return detector
+    if not YUNET_PATH.is_file():
+        raise RuntimeError(f"the YuNet face detector is missing: no file at {YUNET_PATH}")
+    detector = cv2.FaceDetectorYN.create(str(YUNET_PATH), "", size, 0.5, 0.3, TOP_K)
+    detectors[size] = detector
+    if len(detectors) > DETECTORS_PER_THREAD:
+        detectors.popitem(last=False)
     return detector
 
 
 def _run(image: np.ndarray, *, score: float, nms: float = 0.3) -> np.ndarray:
     """YuNet's rows for a grey image: N x 15 (box, five landmarks, score), in the image's pixels."""
-    detector = _detector()
-    size = (image.shape[1], image.shape[0])
-    if _local.size != size:
-        detector.setInputSize(size)
-        _local.size = size
+    detector = _detector((image.shape[1], image.shape[0]))
     detector.setScoreThreshold(score)
     detector.setNMSThreshold(nms)
     _, rows = detector.detect(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
@@ -75,8 +83,14 @@ def _face(row: np.ndarray, *, scale: float = 1.0, offset: tuple[float, float] = 
     return Face(box, Landmarks.from_array(points), float(row[14]))
 
 
-def yunet_faces(grey: np.ndarray, *, settings: YuNetSettings, min_face_fraction: float) -> list[Face]:
-    """Every face YuNet finds in a grey image, in the image's pixels, largest first."""
+def yunet_faces(
+    grey: np.ndarray, *, settings: YuNetSettings, min_face_fraction: float, largest_only: bool = False
+) -> list[Face]:
+    """Every face YuNet finds in a grey image, in the image's pixels, largest first.
+
+    ``largest_only``: the caller wants the largest face alone (live capture), so doubtful faces
+    no larger than a face already found get no closer look.
+    """
     height, width = grey.shape[:2]
     smallest = min_face_fraction * min(height, width)
     if min(height, width) < MIN_SIDE:
@@ -91,22 +105,17 @@ def yunet_faces(grey: np.ndarray, *, settings: YuNetSettings, min_face_fraction:
         scale = settings.detect_width / width
         search = cv2.resize(grey, (settings.detect_width, max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
     rows = _run(search, score=min(settings.candidate_score, settings.accept_score), nms=settings.nms_threshold)
-    found: list[Face] = []
-    looks = 0
-    for row in sorted(rows, key=lambda row: -float(row[14])):
-        candidate = _face(row, scale=scale)
-        if _longer_side(candidate) < smallest:
+    candidates = [_face(row, scale=scale) for row in sorted(rows, key=lambda row: -float(row[14]))]
+    candidates = [face for face in candidates if _longer_side(face) >= smallest]
+    found = [face for face in candidates if (face.score or 0.0) >= settings.accept_score]
+    doubtful = [face for face in candidates if (face.score or 0.0) < settings.accept_score]
+    for candidate in doubtful[: settings.closer_looks]:
+        if largest_only and found and candidate.box.area <= max(face.box.area for face in found):
             continue
-        if float(row[14]) < settings.accept_score:
-            if looks >= settings.closer_looks:
-                continue
-            looks += 1
-            closer = _closer_look(grey, candidate.box, settings=settings)
-            if closer is None or _longer_side(closer) < smallest:
-                continue
-            candidate = closer
-        found.append(_clipped(candidate, width, height))
-    return _distinct(found)
+        closer = _closer_look(grey, candidate.box, settings=settings)
+        if closer is not None and _longer_side(closer) >= smallest:
+            found.append(closer)
+    return _distinct([_clipped(face, width, height) for face in found])
 
 
 def _distinct(faces: list[Face]) -> list[Face]:

@@ -277,3 +277,20 @@ class TestDistillation:
                 "train_emotion_model", arch="vgg_bn", data=str(small_csv), epochs=1, output=str(tmp_path), **options
             )
         assert not (tmp_path / "last.keras").exists()
+
+
+def test_the_wide_vgg_is_vgg_bn_half_as_wide_again_and_exports_under_its_own_name(tmp_path):
+    import keras
+
+    from inference.architectures import build_vgg_bn, build_vgg_bn_wide
+    from inference.export import export_serving_model
+
+    wide, narrow = build_vgg_bn_wide(), build_vgg_bn()
+    filters = [layer.filters for layer in wide.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert filters == [48, 48, 96, 96, 192, 192, 384, 384]
+    assert wide.count_params() > 2 * narrow.count_params()
+    checkpoint = tmp_path / "best.keras"
+    wide.save(checkpoint)
+    served = keras.models.load_model(export_serving_model(checkpoint, tmp_path / "emotion.keras", version="wide-test"))
+    assert served.name == "vgg_bn_wide"
+    assert served.count_params() == wide.count_params()

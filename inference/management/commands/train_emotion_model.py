@@ -9,7 +9,10 @@ from inference.training_options import TrainingError, build_argument_parser, con
 
 
 class Command(BaseCommand):
-    help = "Train an emotion network (paper_cnn, vgg_bn or resnet50) with a checkpoint every epoch; --resume continues."
+    help = (
+        "Train an emotion network (paper_cnn, vgg_bn, vgg_bn_wide or resnet50) with a checkpoint every epoch;"
+        " --resume continues."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         build_argument_parser(parser)
