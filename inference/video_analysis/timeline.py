@@ -18,7 +18,10 @@ MINIMUM_INTERVAL = 0.1
 # Sampled times are whole milliseconds, and so are most container timestamps: a frame less
 # than half a millisecond before a sampled time is the frame at that time.
 TIME_TOLERANCE = 0.0005
-TIMELINE_COLUMNS = ("time", "face", "x", "y", "width", "height", *EMOTIONS, "dominant")
+TIMELINE_COLUMNS = ("time", "face", "x", "y", "width", "height", *EMOTIONS, "dominant", "looking_at_screen")
+# Timelines written before the attention estimate had no looking_at_screen column; they still read.
+_EARLIER_COLUMNS = TIMELINE_COLUMNS[:-1]
+_LOOKING = {"1": True, "0": False, "": None}
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class TimelineRow:
     face: int | None
     box: Box | None
     probabilities: dict[str, float] | None
+    looking_at_screen: bool | None = None
 
     @property
     def dominant(self) -> str | None:
@@ -45,6 +49,7 @@ class TimelineRow:
             *(str(value) for value in self.box.as_tuple()),
             *(f"{self.probabilities[emotion]:.4f}" for emotion in EMOTIONS),
             self.dominant or "",
+            {True: "1", False: "0", None: ""}[self.looking_at_screen],
         ]
 
     @classmethod
@@ -53,7 +58,8 @@ class TimelineRow:
             return cls(float(record["time"]), None, None, None)
         box = Box(*(int(record[key]) for key in ("x", "y", "width", "height")))
         probabilities = {emotion: float(record[emotion]) for emotion in EMOTIONS}
-        return cls(float(record["time"]), int(record["face"]), box, probabilities)
+        looking = _LOOKING.get(record.get("looking_at_screen") or "")
+        return cls(float(record["time"]), int(record["face"]), box, probabilities, looking)
 
 
 def format_time(seconds: float) -> str:
@@ -85,7 +91,7 @@ def read_timeline(path: Path) -> Iterator[TimelineRow]:
     """Read a timeline.csv back, one row at a time, in the order it was written (time, then face)."""
     with Path(path).open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        if tuple(reader.fieldnames or ()) != TIMELINE_COLUMNS:
+        if tuple(reader.fieldnames or ()) not in (TIMELINE_COLUMNS, _EARLIER_COLUMNS):
             raise ValueError(f"{path} is not a timeline.csv: its columns are {reader.fieldnames}")
         for record in reader:
             yield TimelineRow.from_record(record)
@@ -97,7 +103,9 @@ def timeline_rows(moment: float, faces: list[FaceResult]) -> list[TimelineRow]:
         return [TimelineRow(moment, None, None, None)]
     # Probabilities are rounded as written, so the dominant emotion read back is the one written.
     rounded = [{emotion: round(value, 4) for emotion, value in face.probabilities.items()} for face in faces]
-    return [TimelineRow(moment, index, face.box, rounded[index]) for index, face in enumerate(faces)]
+    return [
+        TimelineRow(moment, index, face.box, rounded[index], face.looking_at_screen) for index, face in enumerate(faces)
+    ]
 
 
 def write_table(timeline: Path, path: Path) -> None:

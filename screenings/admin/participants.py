@@ -111,8 +111,10 @@ class AnswerAdmin(ReadOnlyMixin, OrganizerAccessMixin, admin.ModelAdmin):
 
 @admin.register(EmotionSample)
 class EmotionSampleAdmin(ReadOnlyMixin, OrganizerAccessMixin, admin.ModelAdmin):
-    list_display = ["participant", "screening", "media_time", "face_found", "dominant_emotion", "model_version"]
-    list_filter = [OwnScreeningFilter, "face_found", "dominant_emotion"]
+    list_display = [
+        "participant", "screening", "media_time", "face_found", "looking_at_screen", "dominant_emotion", "model_version"
+    ]  # fmt: skip
+    list_filter = [OwnScreeningFilter, "face_found", "looking_at_screen", "dominant_emotion"]
     list_select_related = ["participant", "screening"]
     exclude = ["frame"]
 

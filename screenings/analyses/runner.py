@@ -272,6 +272,7 @@ def _store_recording_samples(analysis: MediaAnalysis, timeline: Path, *, model_v
                 media_time=media_time,
                 probabilities=row.probabilities,
                 face_box=row.box.as_tuple() if row.box is not None else None,
+                looking_at_screen=row.looking_at_screen,
                 model_version=model_version,
             )
             counts["samples_stored" if created else "samples_already_recorded"] += 1

@@ -205,6 +205,7 @@ def sample_from_reading(*, participant: Participant, frame: Frame, reading: Read
             media_time=frame.media_time,
             probabilities=face.probabilities if face else None,
             face_box=face.box.as_tuple() if face else None,
+            looking_at_screen=reading.looking_at_screen,
             model_version=reading.model_version,
             frame_image=frame.image,
         )

@@ -27,6 +27,14 @@ class EmotionSample(models.Model):
     face_y = models.PositiveIntegerField(null=True, blank=True)
     face_width = models.PositiveIntegerField(null=True, blank=True)
     face_height = models.PositiveIntegerField(null=True, blank=True)
+    looking_at_screen = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Whether the head was turned less than about 30 degrees from the camera, estimated from the face's "
+            "landmarks (inference.attention); empty without a face or where the detector gave no landmarks (Haar)."
+        ),
+    )
     angry = models.FloatField(null=True, blank=True)
     disgust = models.FloatField(null=True, blank=True)
     fear = models.FloatField(null=True, blank=True)

@@ -24,7 +24,10 @@ from screenings.reports.builder import screening_report
 from screenings.rules.questions import PREFER_NOT_TO_SAY_TEXT, is_prefer_not
 from screenings.selectors import reports as selectors
 
-SAMPLE_COLUMNS = ["participant", "label", "external_id", "media_time", "face_found", *EMOTIONS, "dominant_emotion"]
+SAMPLE_COLUMNS = [
+    "participant", "label", "external_id", "media_time", "face_found", *EMOTIONS, "dominant_emotion",
+    "looking_at_screen",
+]  # fmt: skip
 SAMPLE_DECIMALS = 4
 # A worksheet holds 1,048,576 rows: the header, the samples and a closing note.
 XLSX_MAX_SAMPLE_ROWS = 1_048_576 - 2
@@ -87,7 +90,8 @@ def _value_text(value: Any) -> str:
 def sample_batches(screening: Screening, *, size: int = 10_000) -> Iterator[list[tuple]]:
     """Every included sample as rows of SAMPLE_COLUMNS, ``size`` rows at a time, straight from the database.
 
-    The database rounds the probabilities and turns face_found into 0 or 1, and the rows go
+    The database rounds the probabilities and turns face_found and looking_at_screen into 0 or 1
+    (looking_at_screen empty where it is not known), and the rows go
     to the CSV writer as the cursor returns them: at hundreds of thousands of samples, doing
     either per row in Python would cost more than the query. PostgreSQL reads through a
     server-side cursor, so memory stays flat whatever the size.
@@ -98,6 +102,7 @@ def sample_batches(screening: Screening, *, size: int = 10_000) -> Iterator[list
         .values_list(
             "participant_id", SAFE_LABEL, SAFE_EXTERNAL_ID, "media_time", Cast("face_found", IntegerField()),
             *(Round(emotion, SAMPLE_DECIMALS) for emotion in EMOTIONS), "dominant_emotion",
+            Cast("looking_at_screen", IntegerField()),
         )
     )  # fmt: skip
     sql, params = queryset.query.sql_with_params()

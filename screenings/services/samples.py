@@ -25,12 +25,14 @@ def sample_record(
     media_time: float,
     probabilities: Mapping[str, float] | None,
     face_box: tuple[int, int, int, int] | None = None,
+    looking_at_screen: bool | None = None,
     model_version: str = "",
     captured_at: datetime | None = None,
 ) -> tuple[EmotionSample, bool]:
     """Store the emotion read at ``media_time``; the same media time again returns the stored sample.
 
-    ``probabilities`` is None when no face was found. Returns the sample and whether it was new.
+    ``probabilities`` is None when no face was found. ``looking_at_screen`` is kept only with a
+    face (None: not known). Returns the sample and whether it was new.
     """
     media_time = round(float(media_time), 3)
     fields: dict[str, Any] = {
@@ -47,6 +49,7 @@ def sample_record(
             raise ValueError(f"probabilities lack {sorted(missing)}")
         fields.update({emotion: float(probabilities[emotion]) for emotion in EMOTIONS})
         fields["dominant_emotion"] = max(EMOTIONS, key=lambda emotion: probabilities[emotion])
+        fields["looking_at_screen"] = looking_at_screen
     if face_box is not None:
         fields.update(dict(zip(("face_x", "face_y", "face_width", "face_height"), face_box, strict=True)))
     try:
@@ -66,6 +69,7 @@ def captured_sample_record(
     media_time: float,
     probabilities: Mapping[str, float] | None,
     face_box: tuple[int, int, int, int] | None = None,
+    looking_at_screen: bool | None = None,
     model_version: str = "",
     frame_image: bytes | None = None,
 ) -> tuple[EmotionSample, bool]:
@@ -92,6 +96,7 @@ def captured_sample_record(
         media_time=media_time,
         probabilities=probabilities,
         face_box=face_box,
+        looking_at_screen=looking_at_screen,
         model_version=model_version,
     )
     if created and keep_frames and frame_image is not None:

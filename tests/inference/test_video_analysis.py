@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.faces import FaceMode
+from inference.faces import Box, FaceMode
 from inference.labels import EMOTIONS
 from inference.video_analysis import (
     NO_FACE_MESSAGE,
@@ -187,7 +187,7 @@ def test_it_writes_a_row_for_every_sampled_time(face_clip, tmp_path, predictor, 
 def test_a_face_row_holds_its_box_and_seven_probabilities_that_sum_to_one(face_analysis):
     with face_analysis.files["timeline"].open(newline="") as handle:
         records = list(csv.reader(handle))
-    assert records[0] == ["time", "face", "x", "y", "width", "height", *EMOTIONS, "dominant"]
+    assert records[0] == ["time", "face", "x", "y", "width", "height", *EMOTIONS, "dominant", "looking_at_screen"]
     first = records[1]
     assert first[0] == "0.000" and first[1] == "0"
     assert all(len(value.split(".")[1]) == 4 for value in first[6:13])
@@ -197,7 +197,9 @@ def test_a_face_row_holds_its_box_and_seven_probabilities_that_sum_to_one(face_a
     assert abs(x + width / 2 - WIDTH / 2) < 20 and abs(y + height / 2 - HEIGHT / 2) < 20
     assert 0.5 * FACE_SIDE < width < 1.5 * FACE_SIDE
     blank = records[3]
-    assert blank == ["2.000"] + [""] * 13
+    assert blank == ["2.000"] + [""] * 14
+    # The face pasted on the frame looks straight at the camera.
+    assert first[14] == "1"
 
 
 def test_read_timeline_gives_back_the_rows_as_written(face_analysis):
@@ -206,6 +208,19 @@ def test_read_timeline_gives_back_the_rows_as_written(face_analysis):
     assert rows[2] == TimelineRow(2.0, None, None, None) and rows[2].dominant is None
     assert rows[0].box is not None and rows[0].probabilities is not None
     assert list(rows[0].probabilities) == list(EMOTIONS)
+    assert rows[0].looking_at_screen is True
+
+
+def test_a_timeline_written_before_the_attention_column_still_reads(tmp_path):
+    earlier = tmp_path / "timeline.csv"
+    probabilities = ",".join(["0.1000"] * 6 + ["0.4000"])
+    earlier.write_text(
+        "time,face,x,y,width,height," + ",".join(EMOTIONS) + ",dominant\n"
+        f"0.000,0,10,20,30,40,{probabilities},neutral\n" + "1.000" + "," * 14 + "\n"
+    )
+    face, blank = read_timeline(earlier)
+    assert face.box == Box(10, 20, 30, 40) and face.dominant == "neutral" and face.looking_at_screen is None
+    assert blank == TimelineRow(1.0, None, None, None)
 
 
 def test_the_table_has_one_column_per_sampled_time_and_a_single_one_where_a_face_was_found(face_analysis):

@@ -31,6 +31,22 @@ def test_a_posted_frame_is_classified_stored_and_acknowledged(client, watcher):
     assert ack["type"] == "ack" and ack["seq"] == 1 and ack["media_time"] == 2.5 and ack["face"] is True
     sample = EmotionSample.objects.get(participant=watcher)
     assert sample.dominant_emotion == ack["emotion"]
+    assert sample.looking_at_screen is True
+
+
+def test_a_face_turned_well_away_is_stored_as_not_looking_at_the_screen(client, watcher):
+    import cv2
+
+    from inference.faces import detect_faces
+    from inference.images import decode_grey
+    from tests.inference.test_attention import turned_head
+
+    grey = decode_grey(face_jpeg())
+    [face] = detect_faces(grey, detector="yunet")
+    _, turned = cv2.imencode(".jpg", turned_head(grey, face.landmarks, 50))
+    assert post_frame(client, watcher, image=turned.tobytes()).json()["face"] is True
+    sample = EmotionSample.objects.get(participant=watcher)
+    assert sample.face_found and sample.looking_at_screen is False
 
 
 def test_a_posted_frame_sent_again_is_the_same_sample(client, watcher):

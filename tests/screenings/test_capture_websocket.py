@@ -55,7 +55,7 @@ async def test_a_frame_with_a_face_is_classified_stored_and_acknowledged(watcher
     assert ack["emotion"] == max(ack["probabilities"], key=ack["probabilities"].get)
     [sample] = await database_sync_to_async(samples_of)(watcher)
     assert sample.face_found and sample.media_time == 2.0 and sample.dominant_emotion == ack["emotion"]
-    assert sample.face_width > 50 and sample.model_version
+    assert sample.face_width > 50 and sample.model_version and sample.looking_at_screen is True
     await communicator.disconnect()
 
 

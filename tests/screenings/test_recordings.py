@@ -45,6 +45,8 @@ def test_a_recording_becomes_the_participants_samples_at_the_offset(organizer, s
     assert [(sample.media_time, sample.face_found) for sample in samples] == [(5.0, True), (6.0, True), (7.0, False)]
     assert samples[0].model_version.endswith("v")
     assert samples[0].dominant_emotion
+    # The clip's face looks at the camera; the frame without a face has no attention reading.
+    assert [sample.looking_at_screen for sample in samples] == [True, True, None]
     assert analysis.result["samples_stored"] == 3
     totals = ParticipantTotals.objects.get(participant=participant)
     assert (totals.samples, totals.faces) == (3, 2)

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
-from screenings.models import Participant, Question
+from screenings.models import EmotionSample, Participant, Question
 from screenings.reports import aggregates
 from screenings.reports.builder import participant_report, screening_report
 from tests.factories import (
@@ -219,12 +219,17 @@ class TestPagesAndDownloads:
         assert organizer_client.get(report_url(study, "organizer-chart", "question-999999")).status_code == 404
 
     def test_the_samples_csv_streams_every_included_sample(self, organizer_client, study):
+        faces = EmotionSample.objects.filter(participant__external_id__in=["A", "B"], face_found=True)
+        EmotionSample.objects.filter(pk=faces[0].pk).update(looking_at_screen=False)
+        EmotionSample.objects.filter(pk=faces[1].pk).update(looking_at_screen=True)
         response = organizer_client.get(report_url(study, "organizer-download", "samples-csv"))
         assert response.streaming
         frame = pd.read_csv(io.BytesIO(b"".join(response.streaming_content)))
         assert list(frame.columns) == ["participant", "label", "external_id", "media_time", "face_found", "angry",
                                        "disgust", "fear", "happy", "sad", "surprise", "neutral",
-                                       "dominant_emotion"]  # fmt: skip
+                                       "dominant_emotion", "looking_at_screen"]  # fmt: skip
+        # 0 and 1 where the landmarks told, empty where they did not (the other samples).
+        assert sorted(frame.looking_at_screen.dropna()) == [0.0, 1.0] and frame.looking_at_screen.isna().sum() == 5
         assert len(frame) == 7 and set(frame.external_id) == {"A", "B"}
         assert frame.face_found.sum() == 6 and frame.happy.max() == pytest.approx(0.9)
         assert frame.happy.isna().sum() == 1  # the frame without a face has no probabilities
