@@ -123,7 +123,15 @@ def _datasets(config: TrainingConfig, train: FaceSet, validation: FaceSet, targe
     return train_data, validation_data
 
 
-def _build(config: TrainingConfig, steps_per_epoch: int):  # type: ignore[no-untyped-def]
+def training_batches(config: TrainingConfig):  # type: ignore[no-untyped-def]
+    """The run's augmented training batches (against the labels) and the number of steps in an epoch."""
+    train_faces = load_faces(config.data, usage=config.train_usage, limit=config.limit)
+    train_data, _ = _datasets(config, train_faces, train_faces)
+    return train_data, int(np.ceil(len(train_faces) / config.batch_size))
+
+
+def build_model(config: TrainingConfig, steps_per_epoch: int):  # type: ignore[no-untyped-def]
+    """A new ``config.architecture``, compiled with Adam on the run's learning-rate schedule."""
     import keras
 
     from inference.architectures import ARCHITECTURES
@@ -208,7 +216,7 @@ def _unfreeze_for_fine_tuning(model, config: TrainingConfig) -> None:  # type: i
     _compile(model, keras.optimizers.Adam(learning_rate=config.fine_tune_learning_rate), config)
 
 
-def _set_seed_and_precision(config: TrainingConfig) -> None:
+def set_seed_and_precision(config: TrainingConfig) -> None:
     import keras
 
     keras.utils.set_random_seed(config.seed)
@@ -245,7 +253,7 @@ def _load_or_build(config: TrainingConfig, output: Path, steps_per_epoch: int, *
         return model, initial_epoch
     if not resume and last_checkpoint.exists():
         raise TrainingError(f"{output} already holds a run; pass --resume to continue it or choose another output")
-    model = _build(config, steps_per_epoch)
+    model = build_model(config, steps_per_epoch)
     if config.initial_weights is not None:
         # A new cycle from an earlier run's weights (a warm restart of the learning-rate schedule).
         model.set_weights(keras.models.load_model(config.initial_weights, compile=False).get_weights())
@@ -279,7 +287,7 @@ def train(config: TrainingConfig, *, resume: bool = False, verbose: int | str = 
     """
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
-    _set_seed_and_precision(config)
+    set_seed_and_precision(config)
     train_faces = load_faces(config.data, usage=config.train_usage, limit=config.limit)
     validation_faces = load_faces(config.data, usage=config.validation_usage, limit=config.limit)
     logger.info("training on %d faces, validating on %d", len(train_faces), len(validation_faces))

@@ -16,7 +16,13 @@ from django.core.management import CommandError, call_command
 
 from inference.datasets import DatasetError, load_faces
 from inference.training import distillation_targets, train
-from inference.training_options import OPTION_FOR_FIELD, TrainingConfig, build_argument_parser, config_from_arguments
+from inference.training_options import (
+    OPTION_FOR_FIELD,
+    TrainingConfig,
+    TrainingError,
+    build_argument_parser,
+    config_from_arguments,
+)
 from inference.training_progress import completed_epochs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -294,3 +300,32 @@ def test_the_wide_vgg_is_vgg_bn_half_as_wide_again_and_exports_under_its_own_nam
     served = keras.models.load_model(export_serving_model(checkpoint, tmp_path / "emotion.keras", version="wide-test"))
     assert served.name == "vgg_bn_wide"
     assert served.count_params() == wide.count_params()
+
+
+def test_a_run_kept_as_a_small_snapshot_is_restored_and_resumed_where_it_stopped(small_csv, tmp_path):
+    import keras
+
+    from inference.training_snapshot import WEIGHTS_FILE, main, restore_snapshot, save_snapshot
+
+    first = config(small_csv, tmp_path / "run", epochs=3, mixed_precision=False)
+    train(dataclasses.replace(first, epochs=2), verbose=0)
+    checkpoint = keras.models.load_model(tmp_path / "run" / "last.keras")
+    snapshot = save_snapshot(tmp_path / "run", tmp_path / "kept")
+    assert (snapshot / WEIGHTS_FILE).stat().st_size < (tmp_path / "run" / "last.keras").stat().st_size / 2
+    with pytest.raises(TrainingError, match="already holds a run"):
+        restore_snapshot(snapshot, tmp_path / "run")
+
+    restored_run = restore_snapshot(snapshot, tmp_path / "again", data=str(small_csv))
+    restored = keras.models.load_model(restored_run / "last.keras")
+    for kept, back in zip(checkpoint.get_weights(), restored.get_weights(), strict=True):
+        assert np.allclose(kept, back, rtol=1e-3, atol=1e-4)
+    steps = int(restored.optimizer.iterations.numpy())
+    assert steps == int(checkpoint.optimizer.iterations.numpy()) > 0  # the schedule goes on where it was
+    assert all(float(np.abs(velocity.numpy()).sum()) > 0 for velocity in restored.optimizer._velocities)
+    assert completed_epochs(restored_run) == 2
+
+    train(dataclasses.replace(first, output=str(restored_run)), resume=True, verbose=0)
+    history = pd.read_csv(restored_run / "history.csv")
+    assert list(history.epoch) == [0, 1, 2] and completed_epochs(restored_run) == 3
+    # A folder without a run is refused with a message, not a traceback.
+    assert main(["save", str(tmp_path / "nothing"), str(tmp_path / "kept-nothing")]) == 2
