@@ -184,6 +184,31 @@ class ParticipantsCsvExporter(Exporter):
         return f"{screening.slug}-participants.csv", "text/csv", b"".join(_csv_rows([header, *rows]))
 
 
+class _TextSafeSheet:
+    """A write-only worksheet that takes any text: characters a workbook cannot hold become U+FFFD.
+
+    XML 1.0, and so XLSX, has no place for most control characters (a participant can type
+    U+0007 into a free-text answer or a panel id); openpyxl refuses the whole workbook for
+    one. They are shown as the replacement character, so the cell says something was there;
+    the CSV downloads keep the text exactly.
+    """
+
+    def __init__(self, sheet: Any) -> None:
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        self._sheet = sheet
+        self._illegal = ILLEGAL_CHARACTERS_RE
+
+    def append(self, row: Iterable[Any]) -> None:
+        illegal = self._illegal
+        self._sheet.append(
+            [
+                illegal.sub("\ufffd", value) if isinstance(value, str) and illegal.search(value) else value
+                for value in row
+            ]
+        )
+
+
 class XlsxExporter(Exporter):
     """A workbook with the sheets summary, timeline, scenes, participants, answers, samples."""
 
@@ -195,7 +220,11 @@ class XlsxExporter(Exporter):
 
         report = screening_report(screening)
         workbook = Workbook(write_only=True)
-        summary = workbook.create_sheet("summary")
+
+        def create_sheet(name: str) -> _TextSafeSheet:
+            return _TextSafeSheet(workbook.create_sheet(name))
+
+        summary = create_sheet("summary")
         summary.append(["screening", spreadsheet_safe(screening.title)])
         for step, count in report["funnel"].items():
             summary.append([step, count])
@@ -203,21 +232,21 @@ class XlsxExporter(Exporter):
         summary.append(["emotion", "share of samples"])
         for emotion, share in report["reaction_summary"].items():
             summary.append([emotion, share])
-        timeline = workbook.create_sheet("timeline")
+        timeline = create_sheet("timeline")
         timeline.append(["start", "participants", *EMOTIONS])
         for point in report["timeline"]["bins"]:
             timeline.append([point["start"], point["participants"], *(point[e] for e in EMOTIONS)])
-        scenes = workbook.create_sheet("scenes")
+        scenes = create_sheet("scenes")
         scenes.append(["scene", "start", "end", *(f"share {e}" for e in EMOTIONS), *(f"mean {e}" for e in EMOTIONS)])
         for scene in report["scenes"]:
             shares = [scene["shares"][e] for e in EMOTIONS]
             label = spreadsheet_safe(scene["label"])
             scenes.append([label, scene["start"], scene["end"], *shares, *(scene["means"][e] for e in EMOTIONS)])
-        participants = workbook.create_sheet("participants")
+        participants = create_sheet("participants")
         header, rows = participant_rows(screening)
         for row in [header, *rows]:
             participants.append(row)
-        answers = workbook.create_sheet("answers")
+        answers = create_sheet("answers")
         answers.append(["participant", "label", "external_id", "phase", "question", "answer"])
         for answer in selectors.included_answers(screening):
             answers.append(
@@ -225,7 +254,7 @@ class XlsxExporter(Exporter):
                  spreadsheet_safe(answer.participant.external_id), answer.phase,
                  spreadsheet_safe(answer.question.text), _value_text(answer.value)]
             )  # fmt: skip
-        samples = workbook.create_sheet("samples")
+        samples = create_sheet("samples")
         samples.append(SAMPLE_COLUMNS)
         for index, row in enumerate(sample_rows(screening)):
             if index == XLSX_MAX_SAMPLE_ROWS:

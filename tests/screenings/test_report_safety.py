@@ -196,3 +196,23 @@ class TestWorkbookFormulas:
     def test_the_second_organizer_gets_404_for_the_workbook(self, organizer, other_organizer_client):
         screening = ScreeningFactory(owner=organizer, title="=1+1")
         assert other_organizer_client.get(url(screening, "organizer-download", "xlsx")).status_code == 404
+
+
+class TestWorkbookControlCharacters:
+    def test_text_with_control_characters_is_shown_with_the_replacement_character(self, organizer, organizer_client):
+        screening = ScreeningFactory(owner=organizer, title="Cut\x07 A", stimulus_duration=4.0)
+        question = QuestionFactory(screening=screening, kind=Question.Kind.TEXT, text="Why?")
+        person = ParticipantFactory(screening=screening, state=Participant.State.COMPLETED, external_id="p\x1b1")
+        AnswerFactory(participant=person, question=question, phase="after", value="bell\x07 and tab\tkept")
+        EmotionSampleFactory(participant=person, media_time=1.0)
+        response = organizer_client.get(url(screening, "organizer-download", "xlsx"))
+        assert response.status_code == 200
+        workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+        assert workbook["summary"]["B1"].value == "Cut\ufffd A"
+        answer = next(row for row in workbook["answers"].iter_rows(min_row=2, values_only=True))
+        assert answer[2] == "p\ufffd1" and answer[5] == "bell\ufffd and tab\tkept"
+        sample = next(row for row in workbook["samples"].iter_rows(min_row=2, values_only=True))
+        assert sample[2] == "p\ufffd1"
+        # The CSV keeps the text exactly.
+        csv_text = b"".join(organizer_client.get(url(screening, "organizer-download", "samples-csv")).streaming_content)
+        assert b"p\x1b1" in csv_text
