@@ -20,6 +20,15 @@ if TYPE_CHECKING:
     from inference.faces import Box, FaceMode
     from inference.image_analysis import AnalyzedImage, ImageAnalysis, analyze_image, analyze_images
     from inference.images import InvalidImage
+    from inference.labelled_archive import (
+        LABELLED_OUTPUT_NAMES,
+        ArchiveLimits,
+        InvalidArchive,
+        LabelledEvaluation,
+        evaluate_labelled_archive,
+        inspect_labelled_archive,
+        write_labelled_outputs,
+    )
     from inference.predictor import EmotionPredictor, FaceResult, get_predictor
     from inference.serving import Reading, read_emotion, read_emotion_sync
     from inference.video_analysis import (
@@ -43,6 +52,13 @@ _LAZY = {
     "analyze_image": "inference.image_analysis",
     "analyze_images": "inference.image_analysis",
     "InvalidImage": "inference.images",
+    "LABELLED_OUTPUT_NAMES": "inference.labelled_archive",
+    "ArchiveLimits": "inference.labelled_archive",
+    "InvalidArchive": "inference.labelled_archive",
+    "LabelledEvaluation": "inference.labelled_archive",
+    "evaluate_labelled_archive": "inference.labelled_archive",
+    "inspect_labelled_archive": "inference.labelled_archive",
+    "write_labelled_outputs": "inference.labelled_archive",
     "EmotionPredictor": "inference.predictor",
     "FaceResult": "inference.predictor",
     "get_predictor": "inference.predictor",
@@ -61,8 +77,10 @@ _LAZY = {
 __all__ = [
     "EMOTIONS",
     "EMOTION_COLOURS",
+    "LABELLED_OUTPUT_NAMES",
     "MINIMUM_INTERVAL",
     "AnalyzedImage",
+    "ArchiveLimits",
     "Box",
     "ConfigurationError",
     "EmotionPredictor",
@@ -70,22 +88,27 @@ __all__ = [
     "FaceResult",
     "FaceVisibility",
     "ImageAnalysis",
+    "InvalidArchive",
     "InvalidImage",
     "InvalidVideo",
+    "LabelledEvaluation",
     "Reading",
     "ServingConfig",
     "VideoAnalysis",
     "analyze_image",
     "analyze_images",
     "analyze_video",
+    "evaluate_labelled_archive",
     "face_visibility",
     "get_predictor",
+    "inspect_labelled_archive",
     "read_emotion",
     "read_emotion_sync",
     "read_timeline",
     "sample_times",
     "serving_config",
     "video_duration",
+    "write_labelled_outputs",
 ]
 
 

@@ -34,6 +34,15 @@ class FaceSet:
         return {emotion: int(count) for emotion, count in zip(EMOTIONS, counts, strict=True)}
 
 
+def image_as_face(grey: np.ndarray) -> np.ndarray:
+    """An image that is a face already (a data set's crop), as the network reads it: 48x48 grey, shape (48, 48, 1)."""
+    import cv2
+
+    if grey.shape[:2] != (FACE_SIZE, FACE_SIZE):
+        grey = cv2.resize(grey, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_AREA)
+    return grey.reshape(FACE_SIZE, FACE_SIZE, 1)
+
+
 def load_faces(path: str | Path, *, usage: str | None = None, limit: int | None = None) -> FaceSet:
     """Load faces from a FER2013-layout CSV (plain or .gz) or an image-folder data set.
 
@@ -103,9 +112,7 @@ def _load_image_folders(root: Path, *, usage: str | None, limit: int | None) -> 
             if grey is None:
                 logger.warning("skipping unreadable image %s", image_path)
                 continue
-            if grey.shape != (FACE_SIZE, FACE_SIZE):
-                grey = cv2.resize(grey, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_AREA)
-            images.append(grey[:, :, None])
+            images.append(image_as_face(grey))
             labels.append(EMOTIONS.index(label))
     if not labels:
         raise DatasetError(f"{root} holds no images in folders named after the seven emotions")

@@ -198,6 +198,9 @@ ANALYSIS_MAX_IMAGE_MEGABYTES = env_int("ANALYSIS_MAX_IMAGE_MEGABYTES", 20, minim
 ANALYSIS_MAX_IMAGES = env_int("ANALYSIS_MAX_IMAGES", 50, minimum=1)
 ANALYSIS_MAX_VIDEO_MEGABYTES = env_int("ANALYSIS_MAX_VIDEO_MEGABYTES", 2048, minimum=1)
 ANALYSIS_MAX_VIDEO_PIXELS = env_int("ANALYSIS_MAX_VIDEO_PIXELS", 3840 * 2160, minimum=64 * 64)
+# A zip of labelled faces: the upload, and its images unpacked, in megabytes; the images it may hold.
+ANALYSIS_MAX_LABELLED_MEGABYTES = env_int("ANALYSIS_MAX_LABELLED_MEGABYTES", 200, minimum=1)
+ANALYSIS_MAX_LABELLED_IMAGES = env_int("ANALYSIS_MAX_LABELLED_IMAGES", 5000, minimum=1)
 # A worker writes its running analyses' heartbeats four times in this many seconds; an analysis
 # whose heartbeat is older lost its worker and is run again by another (docs/analyses.md, "Jobs").
 ANALYSIS_STALLED_SECONDS = env_int("ANALYSIS_STALLED_SECONDS", 120, minimum=2)

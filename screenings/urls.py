@@ -34,6 +34,7 @@ urlpatterns = [
     path("organizer/analyses/", analyses.analyses_page, name="organizer-analyses"),
     path("organizer/analyses/images/", analyses.images_upload, name="organizer-analyses-images"),
     path("organizer/analyses/video/", analyses.video_upload, name="organizer-analyses-video"),
+    path("organizer/analyses/labelled/", analyses.labelled_upload, name="organizer-analyses-labelled"),
     path("organizer/analyses/<int:analysis_id>/", analyses.analysis_page, name="organizer-analysis"),
     path("organizer/analyses/<int:analysis_id>/cancel/", analyses.analysis_cancel, name="organizer-analysis-cancel"),
     path("organizer/analyses/<int:analysis_id>/delete/", analyses.analysis_delete, name="organizer-analysis-delete"),

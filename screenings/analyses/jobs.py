@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks.exceptions import TaskResultDoesNotExist
 
-from screenings.analyses.storage import UploadRefused, check_size, remove_folder, safe_name
+from screenings.analyses.storage import UploadRefused, check_size, labelled_limits, remove_folder, safe_name
 from screenings.analyses.tasks import run_media_analysis
 from screenings.models import MediaAnalysis, Participant, Screening
 
@@ -62,6 +62,25 @@ def analysis_create_images(*, owner: AbstractBaseUser, images: Sequence[Uploaded
     for image in images:
         check_size(image, megabytes=settings.ANALYSIS_MAX_IMAGE_MEGABYTES)
     return _create(owner=owner, kind=Kind.IMAGES, uploads=images)
+
+
+def analysis_create_labelled(
+    *, owner: AbstractBaseUser, archive: UploadedFile, detect_faces: bool = True
+) -> MediaAnalysis:
+    """Store a zip of labelled faces (a folder per emotion) and queue the served model's evaluation on it.
+
+    The archive's directory is checked first (``inference.inspect_labelled_archive``: a zip, with
+    emotion folders holding images, not too many, no zip bomb); a refused one stores nothing.
+    """
+    from inference import InvalidArchive, inspect_labelled_archive
+
+    check_size(archive, megabytes=settings.ANALYSIS_MAX_LABELLED_MEGABYTES)
+    try:
+        inspect_labelled_archive(archive, limits=labelled_limits())
+    except InvalidArchive as error:
+        raise UploadRefused(f"{archive.name}: {error.reason}") from None
+    archive.seek(0)
+    return _create(owner=owner, kind=Kind.LABELLED, uploads=[archive], detect_faces=detect_faces)
 
 
 def check_interval(interval: float) -> float:

@@ -1,4 +1,5 @@
-"""Running one media analysis in a worker: uploaded images and videos, and participants' recorded videos.
+"""Running one media analysis in a worker: uploaded images and videos, participants' recorded videos, and the
+served model's evaluation on a zip of labelled faces.
 
 An upload is stored and queued by ``screenings.analyses.jobs``; a background job runs it
 (``analysis_run``, through ``screenings.analyses.tasks``) and writes its results into the analysis's
@@ -22,18 +23,23 @@ from django.db.models import F
 from django.utils import timezone
 
 from inference import (
+    LABELLED_OUTPUT_NAMES,
     AnalyzedImage,
     FaceMode,
+    InvalidArchive,
     InvalidImage,
     InvalidVideo,
+    LabelledEvaluation,
     analyze_images,
     analyze_video,
+    evaluate_labelled_archive,
     get_predictor,
     read_timeline,
+    write_labelled_outputs,
 )
 from screenings import services
 from screenings.analyses.progress import AnalysisCancelled, AnalysisLost, ProgressReporter, run_kept_alive, this_run
-from screenings.analyses.storage import UploadRefused, safe_name
+from screenings.analyses.storage import UploadRefused, labelled_limits, safe_name
 from screenings.models import MediaAnalysis, Participant, Screening
 
 logger = logging.getLogger(__name__)
@@ -47,6 +53,13 @@ OUTPUT_LABELS = {
     "plot": ("Emotion vs time plot (PNG)", "image/png"),
     "video": ("Annotated video (MP4, H.264)", "video/mp4"),
     "summary": ("Summary (JSON)", "application/json"),
+}
+LABELLED_OUTPUT_LABELS = {
+    "evaluation": ("Evaluation (JSON)", "application/json"),
+    "classes": ("Precision, recall and F1 per emotion (CSV)", "text/csv"),
+    "confusion": ("Confusion matrix (CSV)", "text/csv"),
+    "images": ("Each image: its emotion and what the model read (CSV)", "text/csv"),
+    "confusion_png": ("Confusion matrix (PNG)", "image/png"),
 }
 
 
@@ -78,7 +91,12 @@ def _run(analysis: MediaAnalysis) -> None:
     results = Path(default_storage.path(analysis.results_folder))
     # A run cut off by a restart may have left a finished results folder behind.
     shutil.rmtree(results, ignore_errors=True)
-    runner = {Kind.IMAGES: _run_images, Kind.VIDEO: _run_video, Kind.RECORDING: _run_recording}[analysis.kind]
+    runner = {
+        Kind.IMAGES: _run_images,
+        Kind.VIDEO: _run_video,
+        Kind.RECORDING: _run_recording,
+        Kind.LABELLED: _run_labelled,
+    }[analysis.kind]
     try:
         changes = runner(analysis, results)
     except AnalysisLost:
@@ -89,7 +107,7 @@ def _run(analysis: MediaAnalysis) -> None:
         )
     except AnalysisCancelled:
         _finish(analysis, results, status=Status.CANCELLED)
-    except (InvalidImage, InvalidVideo) as error:
+    except (InvalidImage, InvalidVideo, InvalidArchive) as error:
         _finish(analysis, results, status=Status.FAILED, error=error.reason)
     except UploadRefused as error:
         _finish(analysis, results, status=Status.FAILED, error=str(error))
@@ -169,6 +187,47 @@ def _image_outputs(image: AnalyzedImage, partial: Path) -> list[dict[str, str]]:
         content_type = "image/png" if kind == "png" else "application/json"
         outputs.append(_output(partial, path, f"{image.stem}-{kind}", label, content_type))
     return outputs
+
+
+def _run_labelled(analysis: MediaAnalysis, results: Path) -> dict[str, Any]:
+    partial = _partial_folder(results)
+    try:
+        evaluation = evaluate_labelled_archive(
+            _input_path(analysis.inputs[0]),
+            predictor=get_predictor(),
+            detect_faces=analysis.detect_faces,
+            limits=labelled_limits(),
+            progress=ProgressReporter(analysis.pk, attempt=analysis.attempts),
+        )
+        files = write_labelled_outputs(evaluation, partial)
+        os.replace(partial, results)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    outputs = [
+        _output(results, results / LABELLED_OUTPUT_NAMES[identifier], identifier, *LABELLED_OUTPUT_LABELS[identifier])
+        for identifier in files
+    ]
+    return {"result": evaluation.as_dict(), "outputs": outputs, "message": _labelled_message(evaluation)}
+
+
+def _labelled_message(evaluation: LabelledEvaluation) -> str:
+    notes = []
+    if evaluation.unreadable:
+        notes.append(f"{_counted(len(evaluation.unreadable), 'image')} could not be read (left out of the figures).")
+    contents = evaluation.contents
+    if contents.skipped_folders:
+        folders = ", ".join(
+            f"{folder} ({_counted(count, 'file')})" for folder, count in contents.skipped_folders.items()
+        )
+        notes.append(f"Folders that are none of the seven emotions were skipped: {folders}.")
+    others = contents.loose_files + contents.other_files
+    if others:
+        notes.append(f"Skipped: {_counted(others, 'file')} outside the emotion folders, or not images.")
+    return " ".join(notes)
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _partial_folder(results: Path) -> Path:

@@ -1,4 +1,5 @@
-"""The media analysis API: upload images, a video or a participant's recording; follow, cancel, download."""
+"""The media analysis API: upload images, a video, a participant's recording or labelled faces; follow, cancel,
+download."""
 
 from __future__ import annotations
 
@@ -49,6 +50,10 @@ class MediaAnalysisViewSet(
     def get_queryset(self) -> QuerySet[MediaAnalysis]:
         return MediaAnalysis.objects.for_organizer(self.request.user)
 
+    def get_format_suffix(self, **kwargs: Any) -> str | None:
+        # A result file's extension (files/summary.json) is part of its name, not a choice of renderer.
+        return None if self.action == "files" else super().get_format_suffix(**kwargs)
+
     def perform_destroy(self, instance: MediaAnalysis) -> None:
         jobs.analysis_delete(analysis=instance)
 
@@ -72,6 +77,18 @@ class MediaAnalysisViewSet(
         upload.is_valid(raise_exception=True)
         return _queued(request, jobs.analysis_create_video, **upload.validated_data)
 
+    @extend_schema(
+        request={"multipart/form-data": serializers.LabelledUploadSerializer}, responses={202: QUEUED, 400: REFUSED}
+    )
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def labelled(self, request: Request) -> Response:
+        """Evaluate the served model on a zip of labelled faces: accuracy, per-emotion precision, recall and F1,
+        and the confusion matrix. A zip that is not one, has no emotion folders, holds too many images or looks like
+        a zip bomb is refused with 400 and nothing is stored."""
+        upload = serializers.LabelledUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        return _queued(request, jobs.analysis_create_labelled, **upload.validated_data)
+
     @extend_schema(request=None, responses=serializers.MediaAnalysisSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
@@ -81,8 +98,11 @@ class MediaAnalysisViewSet(
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: None})
     @action(detail=True, methods=["get"], url_path=r"files/(?P<name>[^/]+)", url_name="file")
-    def files(self, request: Request, pk: str | None = None, name: str = "") -> HttpResponse:
+    def files(self, request: Request, pk: str | None = None, name: str = "", format: str | None = None) -> HttpResponse:
         """One result file of a finished analysis, with range requests."""
+        # Without the trailing slash the router's format-suffix route takes the extension off the name.
+        if format:
+            name = f"{name}.{format}"
         path = selectors.analysis_output_path(self.get_object(), name)
         if path is None:
             raise Http404("No such result file.")

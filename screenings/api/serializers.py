@@ -161,8 +161,8 @@ class MediaAnalysisSerializer(serializers.ModelSerializer):
         model = MediaAnalysis
         fields = [
             "id", "kind", "title", "status", "progress", "error", "message", "result", "files", "interval", "faces",
-            "annotate_video", "screening", "participant", "offset", "cancel_requested", "attempts", "created_at",
-            "started_at", "finished_at",
+            "annotate_video", "detect_faces", "screening", "participant", "offset", "cancel_requested", "attempts",
+            "created_at", "started_at", "finished_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -192,6 +192,18 @@ class VideoUploadSerializer(serializers.Serializer):
     interval = serializers.FloatField(min_value=MINIMUM_INTERVAL, max_value=24 * 3600)
     faces = serializers.ChoiceField(choices=MediaAnalysis.Faces.choices, default=MediaAnalysis.Faces.ALL)
     annotate_video = serializers.BooleanField(default=True)
+
+
+class LabelledUploadSerializer(serializers.Serializer):
+    archive = serializers.FileField(
+        help_text="A zip archive with one folder per emotion (angry, disgust, fear, happy, sad, surprise, neutral, or "
+        "the training command's synonyms such as anger or happiness); other folders are skipped."
+    )
+    detect_faces = serializers.BooleanField(
+        default=True,
+        help_text="Find, align and crop the face in each image (an image without a face counts as wrong); false: "
+        "each image is the face.",
+    )
 
 
 class RecordingUploadSerializer(serializers.Serializer):

@@ -47,6 +47,23 @@ class VideoForm(forms.Form):
     )
 
 
+class LabelledForm(forms.Form):
+    archive = forms.FileField(
+        label="Zip of labelled faces",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+        help_text="One folder per emotion, named angry, disgust, fear, happy, sad, surprise or neutral (or anger, "
+        "happiness, sadness... as the training command accepts); other folders, such as contempt, are skipped. "
+        f"Up to {settings.ANALYSIS_MAX_LABELLED_IMAGES} images and {settings.ANALYSIS_MAX_LABELLED_MEGABYTES} MB.",
+    )
+    detect_faces = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Find the face in each image",
+        help_text="On: each image is searched for its face, which is aligned and cropped as in live capture; an image "
+        "without a face counts as wrong. Off: each image is a face already (a crop like FER2013's) and is read whole.",
+    )
+
+
 class RecordingForm(forms.Form):
     video = forms.FileField(help_text="The participant filmed while watching the stimulus.")
     participant = forms.ModelChoiceField(

@@ -1,4 +1,4 @@
-"""Organizers' media-analysis jobs: uploaded images and videos, and participants' recordings."""
+"""Organizers' media-analysis jobs: uploaded images and videos, participants' recordings, labelled faces."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ class MediaAnalysisQuerySet(models.QuerySet["MediaAnalysis"]):
 
 
 class MediaAnalysis(models.Model):
-    """An organizer's analysis of uploaded images, a video, or a participant's recorded video.
+    """An organizer's analysis of uploaded images, a video, a participant's recorded video, or the served
+    model's evaluation on a zip of labelled faces.
 
     The work runs as a background job; this row is what the pages and the API show of it:
     status, progress, the reason when it failed, and the result files under ``folder``.
@@ -32,6 +33,7 @@ class MediaAnalysis(models.Model):
         IMAGES = "images", "Images"
         VIDEO = "video", "Video"
         RECORDING = "recording", "Recording of a participant"
+        LABELLED = "labelled", "Labelled faces (the model's accuracy)"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -54,6 +56,10 @@ class MediaAnalysis(models.Model):
     interval = models.FloatField(null=True, blank=True, help_text="Seconds between sampled video frames.")
     faces = models.CharField(max_length=10, choices=Faces.choices, default=Faces.ALL)
     annotate_video = models.BooleanField(default=True)
+    detect_faces = models.BooleanField(
+        default=True,
+        help_text="Labelled faces: find the face in each image (off: each image is the face).",
+    )
     # Recordings: the participant whose samples the video gives, and the stimulus time at the video's start.
     screening = models.ForeignKey(Screening, null=True, blank=True, on_delete=models.CASCADE, related_name="recordings")
     participant = models.ForeignKey(

@@ -1,4 +1,5 @@
-"""Organizer pages for media analyses: upload images or a video, follow the job, see and download results."""
+"""Organizer pages for media analyses: upload images, a video or labelled faces, follow the job, see and download
+results."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from screenings import selectors
 from screenings.analyses import jobs, storage
 from screenings.analyses.progress import analysis_progress
-from screenings.forms.analyses import ImagesForm, RecordingForm, VideoForm
+from screenings.forms.analyses import ImagesForm, LabelledForm, RecordingForm, VideoForm
 from screenings.models import MediaAnalysis
 from screenings.web.client import analysis_client_config
 from screenings.web.files import ranged_file_response
@@ -28,6 +29,7 @@ def _list_context(request: HttpRequest, **forms: object) -> dict:
         "analyses": MediaAnalysis.objects.for_organizer(request.user).select_related("screening")[:100],
         "images_form": forms.get("images_form") or ImagesForm(),
         "video_form": forms.get("video_form") or VideoForm(),
+        "labelled_form": forms.get("labelled_form") or LabelledForm(),
     }
 
 
@@ -38,7 +40,7 @@ def analyses_page(request: HttpRequest) -> HttpResponse:
 
 
 def _upload(
-    request: HttpRequest, form: ImagesForm | VideoForm, name: str, create: Callable[..., MediaAnalysis]
+    request: HttpRequest, form: ImagesForm | VideoForm | LabelledForm, name: str, create: Callable[..., MediaAnalysis]
 ) -> HttpResponse:
     """Queue a valid upload and show its page; otherwise the list page again with the errors (400)."""
     if form.is_valid():
@@ -63,6 +65,13 @@ def images_upload(request: HttpRequest) -> HttpResponse:
 def video_upload(request: HttpRequest) -> HttpResponse:
     form = VideoForm(request.POST, request.FILES)
     return _upload(request, form, "video_form", jobs.analysis_create_video)
+
+
+@staff_member_required
+@require_POST
+def labelled_upload(request: HttpRequest) -> HttpResponse:
+    form = LabelledForm(request.POST, request.FILES)
+    return _upload(request, form, "labelled_form", jobs.analysis_create_labelled)
 
 
 @staff_member_required
@@ -99,8 +108,25 @@ def analysis_page(request: HttpRequest, analysis_id: int) -> HttpResponse:
             "progress": analysis_progress(analysis),
             "outputs": {item["identifier"]: item for item in analysis.outputs},
             "client_config": analysis_client_config(analysis),
+            "evaluation": _evaluation(analysis),
         },
     )
+
+
+def _evaluation(analysis: MediaAnalysis) -> dict | None:
+    """A labelled evaluation as its page shows it: the shares as percentages, and one row per emotion with its
+    figures and its row of the confusion matrix."""
+    result = analysis.result
+    if analysis.kind != MediaAnalysis.Kind.LABELLED or "per_class" not in result:
+        return None
+    shares = ("accuracy", "accuracy_when_found", "face_found_rate")
+    return {
+        **{name: f"{result[name]:.1%}" for name in shares if result.get(name) is not None},
+        "rows": [
+            {"emotion": emotion, "figures": figures, "confusion": row}
+            for (emotion, figures), row in zip(result["per_class"].items(), result["confusion"], strict=True)
+        ],
+    }
 
 
 @staff_member_required
