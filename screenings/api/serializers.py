@@ -87,7 +87,7 @@ class QuestionSerializer(serializers.ModelSerializer):
         model = Question
         fields = [
             "id", "phase", "kind", "text", "help_text", "choices", "min_value", "max_value", "low_label",
-            "high_label", "required", "order", "retired",
+            "high_label", "required", "allow_prefer_not", "order", "retired",
         ]  # fmt: skip
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ class TestQuestionCrud:
             {"kind": "number", "text": "How old are you?", "min_value": 18, "max_value": 99},
             {"kind": "number", "text": "Cinema visits a year?", "min_value": 0},
             {"kind": "slider", "text": "How likely are you to go?", "phase": "both"},
+            {"kind": "single", "text": "Your income?", "choices": ["Low", "High"], "allow_prefer_not": True},
         ],
     )
     def test_each_kind_of_question_is_created(self, api, screening, payload):
@@ -55,6 +56,15 @@ class TestQuestionCrud:
         assert response.status_code == 200, response.json()
         question.refresh_from_db()
         assert question.choices == ["Yes", "No", "Unsure"] and question.kind == "single"
+
+    def test_prefer_not_to_say_is_read_and_can_be_turned_on_and_off(self, api, screening):
+        question = QuestionFactory(screening=screening, kind="likert5")
+        assert api.get(question_url(question)).json()["allow_prefer_not"] is False
+        assert api.patch(question_url(question), {"allow_prefer_not": True}, format="json").status_code == 200
+        question.refresh_from_db()
+        assert question.allow_prefer_not is True
+        response = api.patch(question_url(question), {"allow_prefer_not": "maybe"}, format="json")
+        assert response.status_code == 400 and "allow_prefer_not" in response.json()
 
     def test_put_replaces_the_question(self, api, screening):
         question = QuestionFactory(screening=screening, kind="text")
