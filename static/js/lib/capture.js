@@ -70,6 +70,11 @@ export class Capture {
       this.pending.delete(reply.seq);
       this.onAck(reply);
     } else if (reply.type === "error") {
+      if (this.endWaiter && (reply.code === "not_finished" || reply.code === "wrong_phase") && reply.seq == null) {
+        // The server refused the end: say so now rather than after the wait runs out.
+        this.endWaiter(false);
+        return;
+      }
       if (reply.code === "rate_limited") {
         // Keep the frame; it goes again with the next reconnect or retry.
         setTimeout(() => this.resend(reply.seq), 2000);
