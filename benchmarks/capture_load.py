@@ -1,60 +1,226 @@
-"""Load benchmark for live capture: N simulated participants each send a 640x480 face JPEG every second.
+"""Load benchmark for live capture: simulated viewers send webcam-like frames as the watch page does.
 
-Run by hand against a running server that uses the same database settings as this script
-(the same DATA_DIR or DATABASE_URL), for example:
+Each viewer sends one frame per second of media time for ``--seconds`` seconds over the capture
+websocket, as a binary message (a JSON header line, then the JPEG: docs/protocol.md), in order,
+and waits for the replies. The frames are FER2013 PublicTest faces pasted at 160-260 px at
+random places into 640x480 frames with a room-like background (``inference.synthetic_frames``),
+with about ``--empty-share`` extra frames showing no face, scaled to 480 px wide and encoded as
+JPEG at quality 80, as the watch page draws and encodes its camera's picture. Every viewer cycles
+through its own stretch of those frames, so no two viewers send the same picture at once and a
+face moves from frame to frame (the search near the previous face often misses, as it would for
+different people).
 
-    export SECRET_KEY=bench DEBUG=0 DATA_DIR=/tmp/capture-bench EMOTION_VIEWS=4
-    .venv/bin/python manage.py migrate
-    .venv/bin/daphne -b 127.0.0.1 -p 8000 reactionsite.asgi:application &
-    .venv/bin/python benchmarks/capture_load.py --participants 10 50 100 --seconds 30
+``--starts step``: every viewer sends at the same instant of each second (a synchronised
+premiere: everyone pressed Play together). ``--starts spread``: the viewers' instants are spread
+evenly over the second. ``--phase page``: each viewer sends at the capture offset the watch page
+uses for its participant (``screenings.rules.slots.capture_offset``, a share of each slot taken
+from the link's token), with that media time; ``--phase none`` (the default) sends at the start of
+each slot with the slot's start as media time, as the page did before the offset existed.
 
-(DEBUG=1 keeps every query in memory and costs time per query: measure with it off.)
+The benchmark starts its own servers (``--serve``) or measures running ones (``--url``):
 
-With several ASGI processes (PostgreSQL and Redis), give each address with --url; the simulated
-participants are spread over them as a load balancer would. Frames go as binary messages, as
-the watch page sends them; --text sends the JSON text frames (base64) instead. Reports, per N:
-the sustained acknowledged rate, p50 and p95 ack latency, lost or duplicated samples, and how many
-test-time views the faces were read with (fewer under load: CAPTURE_BATCH_BUDGET_MS).
+    # one Daphne process on SQLite with the in-memory channel layer, in a fresh DATA_DIR
+    .venv/bin/python benchmarks/capture_load.py --serve sqlite --viewers 100 200 --starts step spread
+
+    # two Daphne processes on PostgreSQL and Redis: a fresh database is created on the server of
+    # --database-url (and dropped afterwards); Redis is used as it is
+    .venv/bin/python benchmarks/capture_load.py --serve postgres --processes 2 \\
+        --database-url postgres://postgres@127.0.0.1:5432/postgres --redis-url redis://127.0.0.1:6379/0
+
+    # servers already running on the same database settings as this script's environment
+    # (DATA_DIR or DATABASE_URL); --pid lets the server processes' CPU be reported
+    .venv/bin/python benchmarks/capture_load.py --url http://127.0.0.1:8001 --url http://127.0.0.1:8002
+
+Viewers are spread over the servers' addresses as a load balancer would. Each round (one number
+of viewers, one kind of start) uses a new screening and new participants, so every round starts
+with every viewer's first frame. Per round it reports: frames sent; acknowledged per second of
+sending; p50 / p95 / p99 of the time from sending a frame to its acknowledgement; frames still
+unanswered ``--drain`` seconds after the last was sent; the samples stored in the database
+against the acknowledged ones, the acknowledged but not stored (lost), samples stored twice in
+one participant's slot (duplicated); every error code and websocket close code seen, with counts;
+the server processes' CPU (cores used, from /proc, per process) and the load client's; the share
+of stored samples with a face; the views faces were read with (fewer under load:
+``CAPTURE_BATCH_BUDGET_MS``). The machine and its load average come first. ``--json FILE`` also
+writes every round's figures as JSON lines.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import io
+import hashlib
 import json
 import os
+import signal
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reactionsite.settings")
+FER_CSV = ROOT.parent / "shared" / "data" / "fer2013" / "fer2013_train_publictest.csv.gz"
+# What the watch page sends (static/js/lib/camera.js): at most 480 px wide, JPEG quality 0.8.
+PAGE_FRAME_WIDTH = 480
+PAGE_JPEG_QUALITY = 80
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def face_jpeg() -> bytes:
-    from PIL import Image
-    from skimage import data
-
-    photo = Image.fromarray(data.astronaut()).resize((640, 640)).crop((0, 0, 640, 480))
-    buffer = io.BytesIO()
-    photo.save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
+# Frames -------------------------------------------------------------------------------------
 
 
-def create_participants(count: int, seconds: int) -> tuple[int, list[str]]:
+def page_jpegs(count: int, *, seed: int, empty_share: float) -> list[bytes]:
+    """``count`` FER2013 faces pasted into 640x480 frames (plus frames without a face), as the page sends them."""
+    import cv2
+
+    from inference.datasets import load_faces
+    from inference.synthetic_frames import FRAME_HEIGHT, FRAME_WIDTH, pasted_frames
+
+    faces = load_faces(FER_CSV, usage="PublicTest", limit=count)
+    size = (PAGE_FRAME_WIDTH, round(FRAME_HEIGHT * PAGE_FRAME_WIDTH / FRAME_WIDTH))
+    jpegs = []
+    for frame in pasted_frames(faces.images, seed=seed, empty_share=empty_share):
+        small = cv2.resize(frame.grey, size, interpolation=cv2.INTER_AREA)
+        ok, encoded = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, PAGE_JPEG_QUALITY])
+        assert ok
+        jpegs.append(encoded.tobytes())
+    return jpegs
+
+
+def binary_frame(seq: int, media_time: float, jpeg: bytes) -> bytes:
+    """A frame as the watch page sends it (capture.js ``binaryFrame``): a JSON header line, a newline, the JPEG."""
+    header = json.dumps({"type": "frame", "seq": seq, "media_time": media_time}, separators=(",", ":"))
+    return header.encode() + b"\n" + jpeg
+
+
+# Servers ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server on port {port} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the server on port {port} did not start")
+
+
+def postgres_database(server_url: str) -> str:
+    """A new, empty database on the PostgreSQL server of ``server_url``; its URL."""
+    import psycopg
+
+    name = f"capture_load_{time.time_ns()}"
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def postgres_drop(database_url: str) -> None:
+    import psycopg
+
+    server_url, _, name = database_url.rpartition("/")
+    with psycopg.connect(server_url + "/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def started_servers(arguments: argparse.Namespace) -> Iterator[tuple[list[str], list[int], str]]:
+    """Start the servers ``--serve`` asks for in a fresh data folder; yields their URLs, PIDs and a description."""
+    data_dir = Path(tempfile.mkdtemp(prefix="capture-load-"))
+    environment = {
+        "SECRET_KEY": "capture-load-benchmark",
+        # DEBUG=1 keeps every query in memory and costs time per query: measure with it off.
+        "DEBUG": "0",
+        "DATA_DIR": str(data_dir),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    }
+    database_url = None
+    if arguments.serve == "postgres":
+        if not arguments.database_url or not arguments.redis_url:
+            raise SystemExit("--serve postgres needs --database-url (a server to create a database on) and --redis-url")
+        database_url = postgres_database(arguments.database_url)
+        environment.update({"DATABASE_URL": database_url, "REDIS_URL": arguments.redis_url})
+    else:
+        for name in ("DATABASE_URL", "REDIS_URL"):
+            os.environ.pop(name, None)
+    # This process reads and writes the same database (participants before, samples after).
+    os.environ.update(environment)
+    child_environment = {**os.environ}
+    processes: list[subprocess.Popen] = []
+    try:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput"],
+            cwd=ROOT, env=child_environment, check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        ports = [free_port() for _ in range(arguments.processes)]
+        for port in ports:
+            command = [sys.executable, "manage.py", "serve", "-b", "127.0.0.1", "-p", str(port)]
+            processes.append(
+                subprocess.Popen(
+                    command, cwd=ROOT, env=child_environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
+            )
+        for port, process in zip(ports, processes, strict=True):
+            wait_for_port(port, process)
+        if arguments.serve == "postgres":
+            setup = f"{arguments.processes} Daphne processes, PostgreSQL, Redis channel layer"
+        else:
+            plural = "es" if arguments.processes > 1 else ""
+            setup = f"{arguments.processes} Daphne process{plural}, SQLite, in-memory channel layer"
+        yield [f"http://127.0.0.1:{port}" for port in ports], [process.pid for process in processes], setup
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if database_url:
+            from django.db import connections
+
+            connections.close_all()
+            postgres_drop(database_url)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a process, all its threads, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+# The database -------------------------------------------------------------------------------
+
+
+def create_viewers(count: int, seconds: int) -> tuple[int, float, list[str]]:
+    """A new open screening and ``count`` watching participants; its id, sampling interval and their tokens."""
     import django
 
     django.setup()
     from screenings.models import Participant, Screening
     from tests.factories import OrganizerFactory, ScreeningFactory
 
-    organizer = OrganizerFactory(username="load-benchmark")
+    organizer = OrganizerFactory(username=f"load-benchmark-{time.time_ns()}")
     screening = ScreeningFactory(
         owner=organizer,
         slug=f"load-{time.time_ns()}",
@@ -64,156 +230,270 @@ def create_participants(count: int, seconds: int) -> tuple[int, list[str]]:
     participants = Participant.objects.bulk_create(
         [Participant(screening=screening, state=Participant.State.WATCHING) for _ in range(count)]
     )
-    return screening.pk, [participant.token for participant in participants]
+    return screening.pk, float(screening.sampling_interval), [participant.token for participant in participants]
 
 
-def stored_samples(screening_id: int) -> tuple[int, int, str]:
-    """How many samples were stored, how many (participant, media time) pairs twice, and the views read."""
+def stored_samples(screening_id: int, interval: float) -> dict[str, Any]:
+    """What the database holds for the screening: its samples by (participant token, media time)."""
     from django.db.models import Count
 
     from screenings.models import EmotionSample
+    from screenings.rules.slots import slot_of
 
     samples = EmotionSample.objects.filter(screening_id=screening_id)
-    duplicates = samples.values("participant", "media_time").annotate(n=Count("pk")).filter(n__gt=1).count()
+    rows = list(samples.values_list("participant__token", "media_time", "face_found"))
+    slots = Counter((token, slot_of(media_time, interval)) for token, media_time, _ in rows)
     faces = samples.filter(face_found=True)
-    total = faces.count()
+    found = faces.count()
     # model_version ends in "/<views>v": under load, live capture reads fewer views per face.
     shares = faces.values("model_version").annotate(n=Count("pk")).order_by("model_version")
-    views = " ".join(f"{row['model_version'].rpartition('/')[2]} {row['n'] / total:.0%}" for row in shares)
-    return samples.count(), duplicates, views or "-"
+    views = " ".join(f"{row['model_version'].rpartition('/')[2]} {row['n'] / found:.0%}" for row in shares)
+    return {
+        "keys": {(token, round(media_time, 3)) for token, media_time, _ in rows},
+        "count": len(rows),
+        "duplicated": sum(n - 1 for n in slots.values() if n > 1),
+        "face_share": found / len(rows) if rows else 0.0,
+        "views": views or "-",
+    }
+
+
+# The viewers --------------------------------------------------------------------------------
 
 
 @dataclass
-class Participant:
+class Viewer:
     token: str
     url: str
-    latencies: list[tuple[int, float]] = field(default_factory=list)  # (seq, seconds)
+    frames: list[bytes]
+    offset: float  # seconds into each second at which this viewer sends, and into its slot
+    media_offset: float  # seconds past the slot's start written as the frame's media time
+    latencies: list[float] = field(default_factory=list)
     acked: set[float] = field(default_factory=set)
-    errors: dict[str, int] = field(default_factory=dict)
+    errors: Counter = field(default_factory=Counter)
+    closes: Counter = field(default_factory=Counter)
     sent: int = 0
+    answered: int = 0
 
 
-def frame_encoder(jpeg: bytes, *, text: bool) -> Callable[[int, float], str | bytes]:
-    """Frames as the watch page sends them (binary: a JSON header line, then the JPEG), or as JSON text."""
-    if text:
-        image = base64.b64encode(jpeg).decode()
-        return lambda seq, media_time: json.dumps(
-            {"type": "frame", "seq": seq, "media_time": media_time, "image": image}
-        )
-    return lambda seq, media_time: (
-        json.dumps({"type": "frame", "seq": seq, "media_time": media_time}).encode() + b"\n" + jpeg
-    )
-
-
-async def run_participant(
-    participant: Participant, encode: Callable[[int, float], str | bytes], seconds: int, fps: float, start_at: float
-) -> None:
+async def run_viewer(viewer: Viewer, *, begin: float, seconds: int, interval: float, drain: float) -> None:
     import websockets
 
-    address = participant.url.replace("http", "ws", 1) + f"/ws/capture/{participant.token}/"
-    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-    async with websockets.connect(address, max_size=None, origin=participant.url) as socket:
-        sent_at: dict[int, float] = {}
+    address = viewer.url.replace("http", "ws", 1) + f"/ws/capture/{viewer.token}/"
+    sent_at: dict[int, float] = {}
 
-        async def receive() -> None:
-            async for text in socket:
+    async def receive(connection: Any) -> None:
+        try:
+            async for text in connection:
                 reply = json.loads(text)
                 if reply["type"] == "ack":
-                    participant.latencies.append((reply["seq"], time.monotonic() - sent_at[reply["seq"]]))
-                    participant.acked.add(reply["media_time"])
+                    viewer.latencies.append(time.monotonic() - sent_at[reply["seq"]])
+                    viewer.acked.add(round(reply["media_time"], 3))
                 elif reply["type"] == "error":
-                    participant.errors[reply["code"]] = participant.errors.get(reply["code"], 0) + 1
-                if len(participant.latencies) + sum(participant.errors.values()) >= int(seconds * fps):
+                    viewer.errors[reply["code"]] += 1
+                viewer.answered += 1
+                if viewer.answered >= seconds:
                     return
+        except websockets.ConnectionClosed:
+            pass
+        # The server closed the socket before every frame was answered.
+        viewer.closes[str(connection.close_code or "1006 (none received)")] += 1
 
-        receiver = asyncio.create_task(receive())
-        begin = time.monotonic()
-        for seq in range(int(seconds * fps)):
-            await asyncio.sleep(max(0.0, begin + seq / fps - time.monotonic()))
+    try:
+        connection = await websockets.connect(address, max_size=None, origin=viewer.url, open_timeout=60)
+    except (OSError, websockets.InvalidHandshake, TimeoutError) as error:
+        viewer.closes[f"not connected: {type(error).__name__}"] += 1
+        return
+    receiver = asyncio.create_task(receive(connection))
+    try:
+        for seq in range(seconds):
+            await asyncio.sleep(max(0.0, begin + seq + viewer.offset - time.monotonic()))
+            if receiver.done():
+                break
+            media_time = round(seq * interval + viewer.media_offset, 3)
             sent_at[seq] = time.monotonic()
-            await socket.send(encode(seq, seq / fps))
-            participant.sent += 1
-        await asyncio.wait_for(receiver, timeout=60)
+            await connection.send(binary_frame(seq, media_time, viewer.frames[seq % len(viewer.frames)]))
+            viewer.sent += 1
+        await asyncio.wait_for(asyncio.shield(receiver), timeout=max(0.0, begin + seconds + drain - time.monotonic()))
+    except websockets.ConnectionClosed:
+        await receiver
+    except TimeoutError:
+        receiver.cancel()
+    finally:
+        await connection.close()
 
 
-async def simulate(
-    participants: list[Participant], seconds: int, fps: float, encode: Callable[[int, float], str | bytes]
-) -> None:
-    # Spread the starts over one sampling interval, as real viewers press Play at different moments.
-    start = time.monotonic() + 1
-    count = len(participants)
+async def simulate(viewers: list[Viewer], *, seconds: int, interval: float, drain: float) -> None:
+    # Everyone connects first (the page opens its socket before Play), then sending starts together.
+    begin = time.monotonic() + 2 + len(viewers) / 100
     await asyncio.gather(
-        *(run_participant(p, encode, seconds, fps, start + index / count / fps) for index, p in enumerate(participants))
+        *(run_viewer(viewer, begin=begin, seconds=seconds, interval=interval, drain=drain) for viewer in viewers)
     )
 
 
-def percentile(values: list[float], share: float) -> float | None:
+def viewer_offsets(tokens: list[str], *, starts: str, phase: str, interval: float) -> list[tuple[float, float]]:
+    """Per viewer: when in each second it sends, and how far into its slot the media time lies."""
+    offsets = []
+    for index, token in enumerate(tokens):
+        start = 0.0 if starts == "step" else index / len(tokens)
+        media_offset = page_capture_offset(token, interval) if phase == "page" else 0.0
+        offsets.append((start + media_offset, media_offset))
+    return offsets
+
+
+def page_capture_offset(token: str, interval: float) -> float:
+    # Imported only here, so that the benchmark also measures code from before the offset existed.
+    from screenings.rules.slots import capture_offset
+
+    return capture_offset(token, interval)
+
+
+def frames_for(index: int, jpegs: list[bytes], seconds: int) -> list[bytes]:
+    """Viewer ``index``'s own stretch of the frames, starting at its own place in them."""
+    start = int(hashlib.sha256(str(index).encode()).hexdigest(), 16) % len(jpegs)
+    return [jpegs[(start + step) % len(jpegs)] for step in range(seconds)]
+
+
+def percentile_ms(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
     ordered = sorted(values)
-    return ordered[int(share * (len(ordered) - 1))] * 1000 if ordered else None
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] * 1000
 
 
 def run_round(
-    count: int, urls: list[str], seconds: int, fps: float, encode: Callable[[int, float], str | bytes], warmup: int
-) -> dict:
-    """One round: create the participants, simulate them, then count what the database holds."""
-    screening_id, tokens = create_participants(count, seconds)
-    participants = [Participant(token, urls[index % len(urls)]) for index, token in enumerate(tokens)]
+    count: int, starts: str, *, arguments: argparse.Namespace, urls: list[str], pids: list[int], jpegs: list[bytes]
+) -> dict[str, Any]:
+    """One round: create the viewers, let them send, then count what the database holds."""
+    screening_id, interval, tokens = create_viewers(count, arguments.seconds)
+    offsets = viewer_offsets(tokens, starts=starts, phase=arguments.phase, interval=interval)
+    viewers = [
+        Viewer(token, urls[index % len(urls)], frames_for(index, jpegs, arguments.seconds), offset, media_offset)
+        for index, (token, (offset, media_offset)) in enumerate(zip(tokens, offsets, strict=True))
+    ]
+    cpu_before = [cpu_seconds(pid) for pid in pids]
+    client_before = time.process_time()
     began = time.monotonic()
-    asyncio.run(simulate(participants, seconds, fps, encode))
-    elapsed = time.monotonic() - began - 1
-    latencies = [latency for p in participants for _, latency in p.latencies]
-    # The first frames of every participant need a full-frame face search (no previous position yet).
-    steady = [latency for p in participants for seq, latency in p.latencies if seq >= warmup * fps]
-    stored, duplicates, views = stored_samples(screening_id)
-    sent = sum(p.sent for p in participants)
-    acked = sum(len(p.acked) for p in participants)
-    errors: dict[str, int] = {}
-    for p in participants:
-        for code, n in p.errors.items():
-            errors[code] = errors.get(code, 0) + n
+    asyncio.run(simulate(viewers, seconds=arguments.seconds, interval=interval, drain=arguments.drain))
+    wall = time.monotonic() - began
+    cpu = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
+    client_cpu = (time.process_time() - client_before) / wall
+    stored = stored_samples(screening_id, interval)
+    acknowledged = {(viewer.token, media_time) for viewer in viewers for media_time in viewer.acked}
+    latencies = [latency for viewer in viewers for latency in viewer.latencies]
+    errors: Counter = sum((viewer.errors for viewer in viewers), Counter())
+    closes: Counter = sum((viewer.closes for viewer in viewers), Counter())
+    sent = sum(viewer.sent for viewer in viewers)
     return {
-        "participants": count,
+        "viewers": count,
+        "starts": starts,
+        "phase": arguments.phase,
+        "seconds": arguments.seconds,
         "frames_sent": sent,
-        "acked": acked,
-        "rate_per_s": acked / elapsed,
-        "p50_ms": statistics.median(latencies) * 1000 if latencies else None,
-        "p95_ms": percentile(latencies, 0.95),
-        "steady_p50_ms": percentile(steady, 0.5),
-        "steady_p95_ms": percentile(steady, 0.95),
-        "lost": sent - acked,
-        "stored": stored,
-        "duplicates": duplicates,
-        "views": views,
-        "errors": errors,
+        "not_sent": count * arguments.seconds - sent,
+        "acknowledged": len(acknowledged),
+        "acknowledged_per_s": len(acknowledged) / arguments.seconds,
+        "p50_ms": percentile_ms(latencies, 0.50),
+        "p95_ms": percentile_ms(latencies, 0.95),
+        "p99_ms": percentile_ms(latencies, 0.99),
+        "max_ms": percentile_ms(latencies, 1.0),
+        "unanswered": sent - sum(viewer.answered for viewer in viewers),
+        "stored": stored["count"],
+        "lost": len(acknowledged - stored["keys"]),
+        "duplicated": stored["duplicated"],
+        "errors": dict(errors),
+        "closes": dict(closes),
+        "server_cores": [round(seconds / wall, 2) for seconds in cpu],
+        "server_cpu_ms_per_frame": sum(cpu) * 1000 / sent if sent else None,
+        "client_cores": round(client_cpu, 2),
+        "face_share": stored["face_share"],
+        "views": stored["views"],
+        "load_average": os.getloadavg(),
     }
+
+
+def counts(counter: dict[str, int]) -> str:
+    return ", ".join(f"{code} x{n}" for code, n in sorted(counter.items())) or "none"
+
+
+def milliseconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def table_row(result: dict[str, Any]) -> str:
+    cores = " + ".join(f"{share:.2f}" for share in result["server_cores"]) or "-"
+    return (
+        f"| {result['viewers']} | {result['starts']} | {result['phase']} | {result['frames_sent']} | "
+        f"{result['acknowledged_per_s']:.1f} | {milliseconds(result['p50_ms'])} / {milliseconds(result['p95_ms'])} / "
+        f"{milliseconds(result['p99_ms'])} | {result['unanswered'] + result['not_sent']} | "
+        f"{result['stored']} / {result['acknowledged']} | {result['lost']} | {result['duplicated']} | "
+        f"{counts(result['errors'])} | {counts(result['closes'])} | {cores} | "
+        f"{milliseconds(result['server_cpu_ms_per_frame'])} | {result['client_cores']:.2f} | "
+        f"{result['face_share']:.0%} | {result['views']} |"
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", action="append", help="server address; repeat for several processes")
-    parser.add_argument("--participants", type=int, nargs="+", default=[10, 50, 100])
-    parser.add_argument("--seconds", type=int, default=30)
-    parser.add_argument("--fps", type=float, default=1.0)
-    parser.add_argument("--warmup", type=int, default=5, help="seconds left out of the steady-state latency")
-    parser.add_argument("--text", action="store_true", help="send JSON text frames (base64) instead of binary ones")
+    servers = parser.add_mutually_exclusive_group()
+    servers.add_argument("--serve", choices=["sqlite", "postgres"], help="start the servers to measure")
+    servers.add_argument("--url", action="append", help="a running server's address; repeat for several processes")
+    parser.add_argument("--processes", type=int, default=1, help="with --serve: how many Daphne processes")
+    parser.add_argument("--database-url", help="with --serve postgres: a PostgreSQL server to create a database on")
+    parser.add_argument("--redis-url", help="with --serve postgres: the Redis for the channel layer")
+    parser.add_argument("--pid", type=int, action="append", default=[], help="with --url: a server process's PID")
+    parser.add_argument("--viewers", type=int, nargs="+", default=[100])
+    parser.add_argument("--starts", choices=["step", "spread"], nargs="+", default=["step", "spread"])
+    parser.add_argument("--phase", choices=["none", "page"], default="none", help="the watch page's capture offset")
+    parser.add_argument("--seconds", type=int, default=30, help="frames per viewer, one a second")
+    parser.add_argument("--drain", type=float, default=10.0, help="seconds to wait for replies after the last frame")
+    parser.add_argument("--frames", type=int, default=400, help="different faces to paste (each viewer cycles its own)")
+    parser.add_argument("--empty-share", type=float, default=0.2, help="share of extra frames without a face")
+    parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--json", type=Path, help="also write each round's figures to this file as JSON lines")
     arguments = parser.parse_args()
-    urls = arguments.url or ["http://127.0.0.1:8000"]
-    encode = frame_encoder(face_jpeg(), text=arguments.text)
+    if not FER_CSV.exists():
+        raise SystemExit(f"FER2013 is not at {FER_CSV}")
+
+    from inference.cpu import cpu_description
+
+    jpegs = page_jpegs(arguments.frames, seed=arguments.seed, empty_share=arguments.empty_share)
+    print(f"Machine: {cpu_description()}")
     print(
-        "| participants | frames sent | acknowledged/s | p50 / p95 ack ms | after warm-up: p50 / p95 ms "
-        "| lost | duplicated | views read per face | errors |"
+        f"Frames: {len(jpegs)} different ({arguments.frames} FER2013 PublicTest faces, about "
+        f"{arguments.empty_share:.0%} more without a face), median {statistics.median(map(len, jpegs)) / 1000:.1f} kB"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---|---|")
-    for count in arguments.participants:
-        result = run_round(count, urls, arguments.seconds, arguments.fps, encode, arguments.warmup)
+    if arguments.serve:
+        context = started_servers(arguments)
+    else:
+        context = running_servers(arguments.url or ["http://127.0.0.1:8000"], arguments.pid)
+    with context as (urls, pids, setup):
+        print(f"Servers: {setup}, {', '.join(urls)}; commit {commit()}")
         print(
-            f"| {result['participants']} | {result['frames_sent']} | {result['rate_per_s']:.1f} | "
-            f"{result['p50_ms']:.0f} / {result['p95_ms']:.0f} | {result['steady_p50_ms']:.0f} / "
-            f"{result['steady_p95_ms']:.0f} | {result['lost']} | {result['duplicates']} | {result['views']} | "
-            f"{result['errors'] or '-'} |",
-            flush=True,
+            "\n| viewers | starts | phase | frames sent | acknowledged/s | p50 / p95 / p99 ack ms | unanswered "
+            "| stored / acknowledged | lost | duplicated | errors | closes | server cores | server CPU ms per frame "
+            "| client cores "
+            "| with a face | views read per face |"
         )
+        print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|", flush=True)
+        for count in arguments.viewers:
+            for starts in arguments.starts:
+                result = run_round(count, starts, arguments=arguments, urls=urls, pids=pids, jpegs=jpegs)
+                print(table_row(result), flush=True)
+                if arguments.json:
+                    with arguments.json.open("a") as handle:
+                        handle.write(json.dumps({"setup": setup, "commit": commit(), **result}) + "\n")
     return 0
+
+
+@contextmanager
+def running_servers(urls: list[str], pids: list[int]) -> Iterator[tuple[list[str], list[int], str]]:
+    yield urls, pids, f"{len(urls)} running server{'s' if len(urls) > 1 else ''}"
+
+
+def commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True)
+    return result.stdout.strip() + (" with uncommitted changes" if changed.stdout.strip() else "")
 
 
 if __name__ == "__main__":
