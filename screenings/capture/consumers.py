@@ -132,11 +132,13 @@ class CaptureConsumer(AsyncWebsocketConsumer):
         except InvalidImage as error:
             raise capture.image_error(error, frame.seq) from None
         self.last_face = reading.face.box if reading.face else None
-        sample = await database_sync_to_async(capture.sample_from_reading)(
+        sample, stored_now = await database_sync_to_async(capture.sample_from_reading)(
             participant=self.participant, frame=frame, reading=reading
         )
         ack = capture.ack_message(frame.seq, sample)
-        await self._tell_organizers({**ack, "event": "sample"})
+        if stored_now:
+            # A frame sent again is a sample the live view has counted already.
+            await self._tell_organizers({**ack, "event": "sample"})
         return ack
 
     async def _end(self, message: dict[str, Any]) -> dict[str, Any]:

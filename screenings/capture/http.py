@@ -40,7 +40,7 @@ def frame_post(request: HttpRequest, token: str) -> JsonResponse:
         except InvalidImage as error:
             raise capture.image_error(error, frame.seq) from None
         # Checked again under the participant's lock: they may have withdrawn while the frame was read.
-        sample = capture.sample_from_reading(participant=participant, frame=frame, reading=reading)
+        sample, _ = capture.sample_from_reading(participant=participant, frame=frame, reading=reading)
     except capture.FrameError as error:
         return _error(error)
     return JsonResponse(capture.ack_message(frame.seq, sample))

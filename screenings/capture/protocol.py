@@ -193,14 +193,15 @@ def parse_binary_frame(data: bytes, *, duration: float | None, limits: CaptureLi
     return Frame(seq=seq, media_time=media_time, image=image)
 
 
-def sample_from_reading(*, participant: Participant, frame: Frame, reading: Reading) -> EmotionSample:
+def sample_from_reading(*, participant: Participant, frame: Frame, reading: Reading) -> tuple[EmotionSample, bool]:
     """Store the reading as the participant's sample at the frame's media time (the same one if re-sent).
 
-    Raises ``FrameError("wrong_phase")`` when the participant stopped watching while the frame was read.
+    Returns the sample and whether it was stored now (False for a frame sent again). Raises
+    ``FrameError("wrong_phase")`` when the participant stopped watching while the frame was read.
     """
     face = reading.face
     try:
-        sample, _ = services.captured_sample_record(
+        return services.captured_sample_record(
             participant=participant,
             media_time=frame.media_time,
             probabilities=face.probabilities if face else None,
@@ -211,7 +212,6 @@ def sample_from_reading(*, participant: Participant, frame: Frame, reading: Read
         )
     except services.PhaseError:
         raise FrameError("wrong_phase", "this participant is not watching now", frame.seq) from None
-    return sample
 
 
 def ack_message(seq: int, sample: EmotionSample) -> dict[str, Any]:

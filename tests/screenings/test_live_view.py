@@ -9,6 +9,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.urls import reverse
 
+from screenings import selectors
 from screenings.capture.routing import websocket_urlpatterns
 from screenings.models import Participant
 from tests.factories import EmotionSampleFactory, OrganizerFactory, ParticipantFactory, ScreeningFactory
@@ -74,6 +75,31 @@ class TestLiveSocket:
         assert sample["event"] == "sample" and sample["media_time"] == 2.0 and sample["face"] is True
         await capture.disconnect()
         assert json.loads(await live.receive_from(timeout=10))["event"] == "disconnected"
+        await live.disconnect()
+
+    async def test_a_frame_sent_again_reaches_the_live_view_once_and_the_samples_column_counts_stored_samples(self):
+        organizer = await database_sync_to_async(OrganizerFactory)(username="olga")
+        screening = await database_sync_to_async(ScreeningFactory)(owner=organizer)
+        watcher = await database_sync_to_async(ParticipantFactory)(
+            screening=screening, state=State.WATCHING, watch_started_at="2026-01-01T00:00Z"
+        )
+        live = await self.live_socket(organizer, screening.pk)
+        capture = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/capture/{watcher.token}/")
+        await capture.connect()
+        assert json.loads(await live.receive_from(timeout=10))["event"] == "connected"
+        # The second frame is the first sent again, as the page re-sends unacknowledged frames after reconnecting.
+        for seq, media_time in [(0, 2.0), (1, 2.0), (2, 3.0)]:
+            await capture.send_to(text_data=json.dumps(frame_message(seq, media_time)))
+            assert json.loads(await capture.receive_from(timeout=30))["type"] == "ack"
+        samples = []
+        while not samples or samples[-1] != 3.0:
+            event = json.loads(await live.receive_from(timeout=10))
+            if event["event"] == "sample":
+                samples.append(event["media_time"])
+        assert samples == [2.0, 3.0]
+        [row] = await database_sync_to_async(selectors.live_participants)(screening=screening)
+        assert row["samples"] == 2
+        await capture.disconnect()
         await live.disconnect()
 
     async def test_another_organizer_is_closed_with_4404(self):
