@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Protocol
 
@@ -22,3 +23,18 @@ def slot_width(screening: HasSamplingInterval) -> float:
 def slot_of(media_time: float, width: float) -> int:
     """The sampling slot a media time falls in; the same rule as ``services.totals.slot_expression`` in SQL."""
     return math.floor(media_time / width + SLOT_EPSILON)
+
+
+def capture_offset(token: str, width: float) -> float:
+    """Seconds into every slot at which this participant's watch page grabs its frame (docs/protocol.md).
+
+    When a crowd presses Play together, every page would otherwise grab its frame at the same
+    instant of each slot and the server would get a burst each second. Each participant gets
+    their own offset, spread evenly over the slot by a hash of the link's token, so a reload
+    keeps it (a re-sampled slot is the same media time, the same sample). Whole milliseconds,
+    at most one millisecond short of the slot's end, so the sample's media time
+    ``slot * width + offset`` stays in its slot.
+    """
+    digest = hashlib.sha256(f"capture-offset:{token}".encode()).digest()
+    share = int.from_bytes(digest[:8], "big") / 2**64
+    return math.floor(share * round(width * 1000)) / 1000

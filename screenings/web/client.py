@@ -16,7 +16,7 @@ from screenings import selectors
 from screenings.capture.protocol import CLOSE_NOT_ALLOWED, CLOSE_REPLACED, CLOSE_UNKNOWN, CaptureLimits
 from screenings.models import MediaAnalysis, Participant, Screening
 from screenings.rules.camera import FACE_CHECKS_PER_MINUTE, NO_FACE_SAMPLES_BEFORE_NOTICE
-from screenings.rules.slots import SLOT_EPSILON, slot_width
+from screenings.rules.slots import SLOT_EPSILON, capture_offset, slot_width
 
 
 def close_codes() -> dict[str, int]:
@@ -59,6 +59,7 @@ def capture_client_config(participant: Participant) -> dict[str, Any]:
         "afterUrl": reverse("participant-after", args=[token]),
         "resumeAt": participant.watch_position,
         "samplingInterval": slot_width(screening),
+        "captureOffset": capture_offset(token, slot_width(screening)),
         "slotEpsilon": SLOT_EPSILON,
         "maxFrameSide": CaptureLimits.from_settings().max_side,
         "closeCodes": close_codes(),

@@ -7,6 +7,7 @@ import { Capture, canvasJpeg } from "./lib/capture.js";
 import { readConfig } from "./lib/config.js";
 import { checkFace } from "./lib/face-check.js";
 import { postJson } from "./lib/http.js";
+import { dueSlot, finalSample, sampleMediaTime } from "./lib/sampling.js";
 import { retryDelay } from "./lib/socket.js";
 
 // How far past the furthest point watched a seek may land (players overshoot a little).
@@ -22,7 +23,8 @@ const status = document.getElementById("watch-status");
 const indicator = document.getElementById("capture-indicator");
 const continueLink = document.getElementById("continue-link");
 const faceOverlay = document.getElementById("face-overlay");
-const interval = config.samplingInterval;
+// Each slot's frame is grabbed at this participant's own offset into the slot (lib/sampling.js).
+const slotRules = { interval: config.samplingInterval, offset: config.captureOffset, epsilon: config.slotEpsilon };
 const canvas = document.createElement("canvas");
 const faceCanvas = document.createElement("canvas");
 let furthest = config.resumeAt || 0;
@@ -33,11 +35,6 @@ let finishing = false;
 let samplesWithoutFace = 0;
 let pausedForFace = false;
 let faceChecks = null;
-
-// The sampling slot a media time falls in: the server's rule (screenings/rules/slots.py), epsilon included.
-function slotOf(mediaTime) {
-  return Math.floor(mediaTime / interval + config.slotEpsilon);
-}
 
 function showIndicator(kind, title) {
   indicator.className = "indicator " + kind;
@@ -117,21 +114,34 @@ async function turnCameraOn() {
   }
 }
 
-// Send one frame for the slot of media time the player has reached; a slot is never sent twice.
-function sample() {
-  if (!cameraReady || video.paused || video.seeking || camera.videoWidth === 0) { return; }
-  const slot = slotOf(video.currentTime);
-  if (slot <= lastSlot) { return; }
+function grab(slot, mediaTime) {
   lastSlot = slot;
   drawFrame(camera, canvas, config.maxFrameSide);
-  const mediaTime = Math.round(slot * interval * 1000) / 1000;
   capture.send(mediaTime, canvasJpeg(canvas, JPEG_QUALITY));
+}
+
+// Send one frame for the slot whose capture instant the player has reached; a slot is never sent twice.
+function sample() {
+  if (!cameraReady || video.paused || video.seeking || camera.videoWidth === 0) { return; }
+  const slot = dueSlot(video.currentTime, slotRules);
+  if (slot <= lastSlot) { return; }
+  grab(slot, sampleMediaTime(slot, slotRules));
+}
+
+// Playback ended (the player counts as paused by now): the slot due, and the last slot too when
+// playback ended in it before its capture instant.
+function sampleAtEnd() {
+  if (!cameraReady || camera.videoWidth === 0) { return; }
+  const slot = dueSlot(video.currentTime, slotRules);
+  if (slot > lastSlot) { grab(slot, sampleMediaTime(slot, slotRules)); }
+  const last = finalSample(video.currentTime, lastSlot, slotRules);
+  if (last) { grab(last.slot, last.mediaTime); }
 }
 
 function resume() {
   if (furthest > 0 && furthest < video.duration) {
     video.currentTime = furthest;
-    lastSlot = slotOf(furthest) - 1;
+    lastSlot = dueSlot(furthest, slotRules) - 1;
     status.textContent = "Welcome back: the video continues where you left off.";
   }
 }
@@ -205,7 +215,7 @@ function finished() {
 video.addEventListener("ended", () => {
   if (finishing) { return; }
   finishing = true;
-  sample();
+  sampleAtEnd();
   reportFinished(0);
 });
 function loadFailed() {
