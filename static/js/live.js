@@ -1,6 +1,7 @@
 // The organizer's live view: participants' connection and latest emotion, and the audience's
 // running mean per media time, kept up to date from the screening's live channel group.
 import { readConfig } from "./lib/config.js";
+import { chartPoints, drawLiveChart, viewersSummary } from "./lib/live-chart.js";
 import { ReconnectingSocket } from "./lib/socket.js";
 
 const state = readConfig("live-state");
@@ -18,6 +19,7 @@ state.timeline.forEach((row) => {
 const status = document.getElementById("live-status");
 const table = document.getElementById("participants");
 const canvas = document.getElementById("running-mean");
+const viewers = document.getElementById("chart-viewers");
 
 function drawLegend() {
   const legend = document.getElementById("legend");
@@ -47,28 +49,11 @@ function drawTable() {
 }
 
 function drawChart() {
-  const context = canvas.getContext("2d");
-  const width = canvas.width, height = canvas.height, margin = 30;
-  context.clearRect(0, 0, width, height);
-  const times = [...bins.keys()].sort((a, b) => a - b);
-  const end = Math.max(state.duration || 0, times.length ? times[times.length - 1] : 1);
-  const x = (t) => margin + (width - 2 * margin) * t / end;
-  const y = (p) => height - margin - (height - 2 * margin) * p;
-  context.strokeStyle = "#ccc";
-  context.strokeRect(margin, margin, width - 2 * margin, height - 2 * margin);
-  context.fillStyle = "#666";
-  context.fillText("0 s", margin, height - 10);
-  context.fillText(end.toFixed(0) + " s", width - margin - 20, height - 10);
-  state.emotions.forEach((emotion) => {
-    context.strokeStyle = colours[emotion];
-    context.beginPath();
-    times.forEach((t, index) => {
-      const bin = bins.get(t);
-      const mean = bin.sums[emotion] / bin.n;
-      if (index === 0) { context.moveTo(x(t), y(mean)); } else { context.lineTo(x(t), y(mean)); }
-    });
-    context.stroke();
+  const points = chartPoints(bins, state.emotions);
+  drawLiveChart(canvas, {
+    points: points, emotions: state.emotions, colours: colours, duration: state.duration, interval: state.interval,
   });
+  viewers.textContent = viewersSummary(points);
 }
 
 function apply(event) {

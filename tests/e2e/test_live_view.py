@@ -47,4 +47,8 @@ def test_the_organizer_sees_a_participant_connect_and_their_samples_arrive(serve
         " && Number(row.cells[5].textContent) >= 3)",
         timeout=30_000,
     )
+    # The chart says how many viewers its points are the means of: this one participant.
+    organizer.wait_for_function(
+        "() => document.getElementById('chart-viewers').textContent.includes(': 1 viewer (')", timeout=30_000
+    )
     assert errors == []
