@@ -31,7 +31,10 @@ The benchmark starts its own servers (``--serve``) or measures running ones (``-
     # (DATA_DIR or DATABASE_URL); --pid lets the server processes' CPU be reported
     .venv/bin/python benchmarks/capture_load.py --url http://127.0.0.1:8001 --url http://127.0.0.1:8002
 
-Viewers are spread over the servers' addresses as a load balancer would. Each round (one number
+A frame answered with an error the watch page retries (``busy``, ``rate_limited``) is sent again
+after the reply's ``retry_after`` (1 s without one), as the page does; its acknowledgement's
+latency counts from the first sending. Viewers are spread over the servers' addresses as a load
+balancer would. Each round (one number
 of viewers, one kind of start) uses a new screening and new participants, so every round starts
 with every viewer's first frame. Per round it reports: frames sent; acknowledged per second of
 sending; p50 / p95 / p99 of the time from sending a frame to its acknowledgement; frames still
@@ -60,7 +63,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +76,9 @@ FER_CSV = ROOT.parent / "shared" / "data" / "fer2013" / "fer2013_train_publictes
 PAGE_FRAME_WIDTH = 480
 PAGE_JPEG_QUALITY = 80
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Replies after which the watch page keeps the frame and sends it again (docs/protocol.md).
+RETRY_CODES = {"busy", "rate_limited"}
+DEFAULT_RETRY_SECONDS = 1.0
 
 
 # Frames -------------------------------------------------------------------------------------
@@ -280,16 +286,30 @@ async def run_viewer(viewer: Viewer, *, begin: float, seconds: int, interval: fl
 
     address = viewer.url.replace("http", "ws", 1) + f"/ws/capture/{viewer.token}/"
     sent_at: dict[int, float] = {}
+    retries: set[asyncio.Task] = set()
+
+    messages: dict[int, bytes] = {}
+
+    async def send_again(connection: Any, seq: int, delay: float) -> None:
+        await asyncio.sleep(delay)
+        with suppress(websockets.ConnectionClosed):
+            await connection.send(messages[seq])
 
     async def receive(connection: Any) -> None:
         try:
             async for text in connection:
                 reply = json.loads(text)
-                if reply["type"] == "ack":
+                if reply["type"] == "error":
+                    viewer.errors[reply["code"]] += 1
+                    if reply["code"] in RETRY_CODES and reply.get("seq") in messages:
+                        # The watch page keeps the frame and sends it again after the delay asked for.
+                        delay = float(reply.get("retry_after") or DEFAULT_RETRY_SECONDS)
+                        retries.add(asyncio.create_task(send_again(connection, reply["seq"], delay)))
+                        continue
+                elif reply["type"] == "ack":
+                    # From the frame's first sending: what the viewer waited, retries included.
                     viewer.latencies.append(time.monotonic() - sent_at[reply["seq"]])
                     viewer.acked.add(round(reply["media_time"], 3))
-                elif reply["type"] == "error":
-                    viewer.errors[reply["code"]] += 1
                 viewer.answered += 1
                 if viewer.answered >= seconds:
                     return
@@ -310,8 +330,9 @@ async def run_viewer(viewer: Viewer, *, begin: float, seconds: int, interval: fl
             if receiver.done():
                 break
             media_time = round(seq * interval + viewer.media_offset, 3)
+            messages[seq] = binary_frame(seq, media_time, viewer.frames[seq % len(viewer.frames)])
             sent_at[seq] = time.monotonic()
-            await connection.send(binary_frame(seq, media_time, viewer.frames[seq % len(viewer.frames)]))
+            await connection.send(messages[seq])
             viewer.sent += 1
         await asyncio.wait_for(asyncio.shield(receiver), timeout=max(0.0, begin + seconds + drain - time.monotonic()))
     except websockets.ConnectionClosed:
@@ -319,6 +340,8 @@ async def run_viewer(viewer: Viewer, *, begin: float, seconds: int, interval: fl
     except TimeoutError:
         receiver.cancel()
     finally:
+        for retry in retries:
+            retry.cancel()
         await connection.close()
 
 
