@@ -36,12 +36,15 @@ after the reply's ``retry_after`` (1 s without one), as the page does; its ackno
 latency counts from the first sending. Viewers are spread over the servers' addresses as a load
 balancer would. Each round (one number
 of viewers, one kind of start) uses a new screening and new participants, so every round starts
-with every viewer's first frame. Per round it reports: frames sent; acknowledged per second of
+with every viewer's first frame; it starts once the servers are idle (a backlog the round before
+left queued is read first). Per round it reports: frames sent; acknowledged per second of
 sending; p50 / p95 / p99 of the time from sending a frame to its acknowledgement; frames still
-unanswered ``--drain`` seconds after the last was sent; the samples stored in the database
-against the acknowledged ones, the acknowledged but not stored (lost), samples stored twice in
-one participant's slot (duplicated); every error code and websocket close code seen, with counts;
-the server processes' CPU (cores used, from /proc, per process) and the load client's; the share
+unanswered ``--drain`` seconds after the last was sent (the viewers then leave); the samples
+stored in the database, counted once the servers are idle again, against the acknowledged ones;
+the acknowledged but not stored (lost); samples stored twice in one participant's slot
+(duplicated); every error code and websocket close code seen, with counts;
+the server processes' CPU while the viewers send (cores used, from /proc, per process, and CPU
+milliseconds per acknowledged frame) and the load client's; the load average before; the share
 of stored samples with a face; the views faces were read with (fewer under load:
 ``CAPTURE_BATCH_BUDGET_MS``). The machine and its load average come first. ``--json FILE`` also
 writes every round's figures as JSON lines.
@@ -213,6 +216,17 @@ def cpu_seconds(pid: int) -> float:
     """User and system CPU seconds of a process, all its threads, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def wait_until_idle(pids: list[int], *, timeout: float = 300) -> float:
+    """Wait until the servers use under a tenth of a core (a backlog of frames from the round before is done)."""
+    began = time.monotonic()
+    while pids and time.monotonic() - began < timeout:
+        before = sum(cpu_seconds(pid) for pid in pids)
+        time.sleep(2)
+        if sum(cpu_seconds(pid) for pid in pids) - before < 0.2:
+            break
+    return time.monotonic() - began
 
 
 # The database -------------------------------------------------------------------------------
@@ -393,6 +407,8 @@ def run_round(
         Viewer(token, urls[index % len(urls)], frames_for(index, jpegs, arguments.seconds), offset, media_offset)
         for index, (token, (offset, media_offset)) in enumerate(zip(tokens, offsets, strict=True))
     ]
+    wait_until_idle(pids)
+    load_before = os.getloadavg()
     cpu_before = [cpu_seconds(pid) for pid in pids]
     client_before = time.process_time()
     began = time.monotonic()
@@ -400,6 +416,9 @@ def run_round(
     wall = time.monotonic() - began
     cpu = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
     client_cpu = (time.process_time() - client_before) / wall
+    load_after = os.getloadavg()
+    # Frames the servers still had queued when the viewers left are read and stored before counting.
+    backlog_seconds = wait_until_idle(pids)
     stored = stored_samples(screening_id, interval)
     acknowledged = {(viewer.token, media_time) for viewer in viewers for media_time in viewer.acked}
     latencies = [latency for viewer in viewers for latency in viewer.latencies]
@@ -426,11 +445,13 @@ def run_round(
         "errors": dict(errors),
         "closes": dict(closes),
         "server_cores": [round(seconds / wall, 2) for seconds in cpu],
-        "server_cpu_ms_per_frame": sum(cpu) * 1000 / sent if sent else None,
+        "server_cpu_ms_per_ack": sum(cpu) * 1000 / len(acknowledged) if acknowledged else None,
         "client_cores": round(client_cpu, 2),
         "face_share": stored["face_share"],
         "views": stored["views"],
-        "load_average": os.getloadavg(),
+        "load_before": load_before,
+        "load_after": load_after,
+        "servers_busy_after_s": round(backlog_seconds, 1),
     }
 
 
@@ -450,8 +471,8 @@ def table_row(result: dict[str, Any]) -> str:
         f"{milliseconds(result['p99_ms'])} | {result['unanswered'] + result['not_sent']} | "
         f"{result['stored']} / {result['acknowledged']} | {result['lost']} | {result['duplicated']} | "
         f"{counts(result['errors'])} | {counts(result['closes'])} | {cores} | "
-        f"{milliseconds(result['server_cpu_ms_per_frame'])} | {result['client_cores']:.2f} | "
-        f"{result['face_share']:.0%} | {result['views']} |"
+        f"{milliseconds(result['server_cpu_ms_per_ack'])} | {result['client_cores']:.2f} | "
+        f"{result['face_share']:.0%} | {result['views']} | {result['load_before'][0]:.2f} |"
     )
 
 
@@ -493,11 +514,11 @@ def main() -> int:
         print(f"Servers: {setup}, {', '.join(urls)}; commit {commit()}")
         print(
             "\n| viewers | starts | phase | frames sent | acknowledged/s | p50 / p95 / p99 ack ms | unanswered "
-            "| stored / acknowledged | lost | duplicated | errors | closes | server cores | server CPU ms per frame "
+            "| stored / acknowledged | lost | duplicated | errors | closes | server cores | server CPU ms per ack "
             "| client cores "
-            "| with a face | views read per face |"
+            "| with a face | views read per face | load before |"
         )
-        print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|", flush=True)
+        print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|---:|", flush=True)
         for count in arguments.viewers:
             for starts in arguments.starts:
                 result = run_round(count, starts, arguments=arguments, urls=urls, pids=pids, jpegs=jpegs)
