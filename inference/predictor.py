@@ -12,7 +12,7 @@ import functools
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -91,7 +91,8 @@ class EmotionPredictor:
 
     ``detector``: the face detector ``predict`` uses, ``yunet`` or ``haar`` (None: the process's
     ``FACE_DETECTOR``). ``upright``: whether crops are rotated so the eyes are level
-    (``inference.alignment``).
+    (``inference.alignment``). ``align`` False crops the detector's box as the Haar cascade's
+    faces are cropped, landmarks or not (only to measure what alignment is worth).
     """
 
     def __init__(
@@ -102,6 +103,7 @@ class EmotionPredictor:
         precision: str = "float32",
         detector: str | None = None,
         upright: bool = UPRIGHT,
+        align: bool = True,
     ) -> None:
         self.model_path = Path(model_path)
         if not self.model_path.exists():
@@ -114,6 +116,7 @@ class EmotionPredictor:
         self.precision = precision
         self.detector = detector
         self.upright = upright
+        self.align = align
         self.base_version = model_version(self.model_path)
         # Stored with every sample: the same weights read with other views are another instrument.
         self.version = self.version_for(views)
@@ -179,7 +182,9 @@ class EmotionPredictor:
         """
         greys = [decode_grey(image, max_pixels=max_pixels) if isinstance(image, bytes) else image for image in images]
         located = [
-            locate_faces(grey, mode=mode, settings=settings, detector=self.detector, upright=self.upright)
+            locate_faces(
+                grey, mode=mode, settings=settings, detector=self.detector, upright=self.upright, align=self.align
+            )
             for grey in greys
         ]
         crops = [face.crop for faces in located for face in faces]
@@ -245,15 +250,18 @@ def locate_faces(
     settings: DetectionSettings = WEBCAM_SETTINGS,
     detector: str | None = None,
     upright: bool = UPRIGHT,
+    align: bool = True,
 ) -> list[LocatedFace]:
     """Detect faces in a grey image and return each with its crop for the network (``inference.alignment``).
 
-    ``detector``: ``yunet`` or ``haar``; None is the process's ``FACE_DETECTOR``.
+    ``detector``: ``yunet`` or ``haar``; None is the process's ``FACE_DETECTOR``. ``align``
+    False: every crop is the detector's box, as for a face without landmarks.
     """
     return [
-        LocatedFace(face.box, face_crop(grey, face, upright=upright), face.landmarks)
+        LocatedFace(face.box, face_crop(grey, face if align else replace(face, landmarks=None), upright=upright),
+                    face.landmarks)
         for face in detect_faces(grey, mode=mode, settings=settings, detector=detector)
-    ]
+    ]  # fmt: skip
 
 
 _predictor: EmotionPredictor | None = None

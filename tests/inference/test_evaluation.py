@@ -67,3 +67,19 @@ def test_the_command_can_use_the_haar_cascade_without_turning_faces(fer_csv, tmp
     )  # fmt: skip
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["n"] == 8 and 0 <= report["face_found_rate"] <= 1
+
+
+def test_without_alignment_a_yunet_face_is_cropped_from_its_box_as_a_haar_face_is(astronaut_jpeg):
+    from inference.alignment import crop_face, face_crop
+    from inference.faces import detect_faces
+    from inference.images import decode_grey
+    from inference.predictor import locate_faces
+
+    grey = decode_grey(astronaut_jpeg)
+    [face] = detect_faces(grey, detector="yunet")
+    [aligned] = locate_faces(grey, detector="yunet")
+    [boxed] = locate_faces(grey, detector="yunet", align=False)
+    assert np.array_equal(aligned.crop, face_crop(grey, face))
+    assert np.array_equal(boxed.crop, crop_face(grey, face.box))
+    assert not np.array_equal(aligned.crop, boxed.crop)
+    assert boxed.landmarks is not None  # still known, for attention

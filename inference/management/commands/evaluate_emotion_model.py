@@ -37,6 +37,11 @@ class Command(BaseCommand):
             help="rotate each face so its eyes are level before reading it (YuNet's landmarks)",
         )  # fmt: skip
         parser.add_argument(
+            "--align", action=BooleanOptionalAction, default=True,
+            help="frame each crop from the face's landmarks as FER2013 frames its faces (--no-align: the "
+            "detector's box, to measure what alignment is worth)",
+        )  # fmt: skip
+        parser.add_argument(
             "--views", type=int, default=DEFAULT_VIEWS, help="test-time views per face: 1, 2 (with the mirror image) "
             "or 4 (and both zoomed in by 10%%)"
         )  # fmt: skip
@@ -60,6 +65,7 @@ class Command(BaseCommand):
                 precision=str(options["precision"]),
                 detector=options["detector"],  # type: ignore[arg-type]
                 upright=bool(options["upright"]),
+                align=bool(options["align"]),
             )
         except (DatasetError, FileNotFoundError, ValueError, Int8ModelError) as error:
             raise CommandError(str(error)) from error
