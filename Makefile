@@ -17,11 +17,12 @@ $(INSTALLED): requirements.txt
 
 venv: $(INSTALLED)
 
-# Debian packages the browser tests need; installed only when missing.
+# Debian packages the browser tests and the scale-out test (nginx in front of the site, deploy/) need;
+# installed only when missing.
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium >/dev/null 2>&1 && test -x /usr/sbin/nginx; } || { \
 		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
-		$$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core; }
+		$$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core nginx; }
 
 migrate: $(INSTALLED)
 	DEBUG=1 $(PY) manage.py migrate --noinput
