@@ -44,7 +44,9 @@ stored in the database, counted once the servers are idle again, against the ack
 the acknowledged but not stored (lost); samples stored twice in one participant's slot
 (duplicated); every error code and websocket close code seen, with counts;
 the server processes' CPU while the viewers send (cores used, from /proc, per process, and CPU
-milliseconds per acknowledged frame) and the load client's; the load average before; the share
+milliseconds per acknowledged frame), the load client's and every other program's on the machine
+meanwhile (the cores are shared: a row measured beside other work says so); the load average
+before; the share
 of stored samples with a face; the views faces were read with (fewer under load:
 ``CAPTURE_BATCH_BUDGET_MS``). The machine and its load average come first. ``--json FILE`` also
 writes every round's figures as JSON lines.
@@ -216,6 +218,14 @@ def cpu_seconds(pid: int) -> float:
     """User and system CPU seconds of a process, all its threads, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds all processes have used on this machine (every core), from /proc/stat."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(n) for n in Path("/proc/stat").read_text().split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
 
 
 def wait_until_idle(pids: list[int], *, timeout: float = 300) -> float:
@@ -410,12 +420,15 @@ def run_round(
     wait_until_idle(pids)
     load_before = os.getloadavg()
     cpu_before = [cpu_seconds(pid) for pid in pids]
+    machine_before = machine_cpu_seconds()
     client_before = time.process_time()
     began = time.monotonic()
     asyncio.run(simulate(viewers, seconds=arguments.seconds, interval=interval, drain=arguments.drain))
     wall = time.monotonic() - began
     cpu = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
     client_cpu = (time.process_time() - client_before) / wall
+    # What else ran on the machine meanwhile (other programs share these cores): all CPU but ours.
+    other_cpu = (machine_cpu_seconds() - machine_before - sum(cpu)) / wall - client_cpu
     load_after = os.getloadavg()
     # Frames the servers still had queued when the viewers left are read and stored before counting.
     backlog_seconds = wait_until_idle(pids)
@@ -447,6 +460,7 @@ def run_round(
         "server_cores": [round(seconds / wall, 2) for seconds in cpu],
         "server_cpu_ms_per_ack": sum(cpu) * 1000 / len(acknowledged) if acknowledged else None,
         "client_cores": round(client_cpu, 2),
+        "other_cores": round(other_cpu, 2),
         "face_share": stored["face_share"],
         "views": stored["views"],
         "load_before": load_before,
@@ -472,7 +486,8 @@ def table_row(result: dict[str, Any]) -> str:
         f"{result['stored']} / {result['acknowledged']} | {result['lost']} | {result['duplicated']} | "
         f"{counts(result['errors'])} | {counts(result['closes'])} | {cores} | "
         f"{milliseconds(result['server_cpu_ms_per_ack'])} | {result['client_cores']:.2f} | "
-        f"{result['face_share']:.0%} | {result['views']} | {result['load_before'][0]:.2f} |"
+        f"{result['face_share']:.0%} | {result['views']} | {result['load_before'][0]:.2f} | "
+        f"{result['other_cores']:.2f} |"
     )
 
 
@@ -516,9 +531,9 @@ def main() -> int:
             "\n| viewers | starts | phase | frames sent | acknowledged/s | p50 / p95 / p99 ack ms | unanswered "
             "| stored / acknowledged | lost | duplicated | errors | closes | server cores | server CPU ms per ack "
             "| client cores "
-            "| with a face | views read per face | load before |"
+            "| with a face | views read per face | load before | other programs' cores |"
         )
-        print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|---:|", flush=True)
+        print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|---:|---:|", flush=True)
         for count in arguments.viewers:
             for starts in arguments.starts:
                 result = run_round(count, starts, arguments=arguments, urls=urls, pids=pids, jpegs=jpegs)
