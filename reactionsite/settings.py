@@ -181,6 +181,13 @@ CAPTURE_RATE_FACTOR = env_int("CAPTURE_RATE_FACTOR", 4, minimum=1)
 # The live view counts a participant as connected while their connection was seen (opened, or a
 # frame arrived) within this many seconds; a paused player sends no frames.
 CAPTURE_CONNECTION_TIMEOUT_SECONDS = env_int("CAPTURE_CONNECTION_TIMEOUT_SECONDS", 60, minimum=5)
+# Frames one process reads and stores at once; more are answered "busy" with a time to send them
+# again after (docs/protocol.md), so the wait, and the memory the frames hold, stay bounded.
+CAPTURE_MAX_FRAMES_IN_FLIGHT = env_int("CAPTURE_MAX_FRAMES_IN_FLIGHT", 200, minimum=1)
+CAPTURE_BUSY_RETRY_SECONDS = env_int("CAPTURE_BUSY_RETRY_SECONDS", 1, minimum=1)
+# The threads that do live capture's database work in each process, each with one connection of
+# its own: capture holds at most this many database connections per process, whatever the viewers.
+CAPTURE_DATABASE_THREADS = env_int("CAPTURE_DATABASE_THREADS", 4, minimum=1)
 # New participants one client address may start through open links in a minute (a shared lab or
 # office network counts as one address); more get a "please wait a minute" page.
 OPEN_LINK_JOINS_PER_MINUTE = env_int("OPEN_LINK_JOINS_PER_MINUTE", 30, minimum=1)

@@ -2,43 +2,63 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+import weakref
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import DatabaseError
 
 from inference import Box, InvalidImage, read_emotion
 from screenings import selectors, services
 from screenings.capture import protocol as capture
+from screenings.capture.admission import busy_error, frame_in_flight
+from screenings.capture.database import in_database_thread
+from screenings.capture.live import live_broadcaster, live_group
 from screenings.capture.protocol import CLOSE_NOT_ALLOWED, CLOSE_REPLACED, CLOSE_UNKNOWN
 from screenings.capture.rate import frame_allowed
-from screenings.models import Participant
+from screenings.capture.writer import sample_writer
+from screenings.models import EmotionSample, Participant
 
 logger = logging.getLogger(__name__)
 
 # How long a phase check stays valid; a withdrawal or closing takes effect within this time.
 PHASE_RECHECK_SECONDS = 2.0
+# Channel-layer calls one process makes at once for opening and closing sockets. The Redis layer's
+# connection pool holds 100 connections and refuses a call past them: a crowd connecting together
+# had sockets closed with 1011. Past this many, a call waits its turn.
+CHANNEL_LAYER_CALLS = 32
+_channel_layer_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _channel_layer_slot() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    slot = _channel_layer_slots.get(loop)
+    if slot is None:
+        slot = _channel_layer_slots[loop] = asyncio.Semaphore(CHANNEL_LAYER_CALLS)
+    return slot
+
+
+# How often the live view joins its group again: a live view that lost its membership (Redis restarted
+# empty) hears its screening again within this time.
+LIVE_REJOIN_SECONDS = 3.0
 
 
 def participant_group(participant_id: int) -> str:
     return f"capture-participant-{participant_id}"
 
 
-def live_group(screening_id: int) -> str:
-    return f"live-screening-{screening_id}"
+def _organizes(user: Any, screening_id: int) -> bool:
+    return selectors.screenings_for_organizer(user=user).filter(pk=screening_id).exists()
 
 
-@database_sync_to_async
-def _participant(token: str) -> Participant | None:
-    return selectors.participant_by_token(token=token)
-
-
-@database_sync_to_async
-def _refresh(participant: Participant) -> Participant:
+def _refreshed(participant: Participant) -> Participant:
     return Participant.objects.select_related("screening").get(pk=participant.pk)
 
 
@@ -49,14 +69,22 @@ async def _frame_allowed(participant: Participant, limits: capture.CaptureLimits
 
 
 class CaptureConsumer(AsyncWebsocketConsumer):
-    """One participant's frames: classify each, store it as a sample, acknowledge it in order."""
+    """One participant's frames: classify each, store it as a sample, acknowledge it in order.
+
+    Each message is answered by a task of its own, so the next message is taken up at once: a
+    frame past the process's limit on frames in flight is answered ``busy`` straight away rather
+    than waiting, unread, in the server's queue. The answers still go out in the order the
+    messages came (each task sends after the one before it).
+    """
 
     participant: Participant | None = None
+    _last_answer: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         # Accept first: a close code only reaches the browser on an open socket.
         await self.accept()
-        participant = await _participant(self.scope["url_route"]["kwargs"]["token"])
+        token = self.scope["url_route"]["kwargs"]["token"]
+        participant = await in_database_thread(selectors.participant_by_token, token=token)
         if participant is None:
             await self.close(code=CLOSE_UNKNOWN)
             return
@@ -68,39 +96,61 @@ class CaptureConsumer(AsyncWebsocketConsumer):
         self.phase_checked = time.monotonic()
         self.last_face: Box | None = None
         group = participant_group(participant.pk)
-        await self.channel_layer.group_send(group, {"type": "capture.replaced", "channel": self.channel_name})
-        await self.channel_layer.group_add(group, self.channel_name)
-        await database_sync_to_async(services.capture_connection_record)(
-            participant=participant, channel_name=self.channel_name
+        async with _channel_layer_slot():
+            await self.channel_layer.group_send(group, {"type": "capture.replaced", "channel": self.channel_name})
+            await self.channel_layer.group_add(group, self.channel_name)
+        await in_database_thread(
+            services.capture_connection_record, participant=participant, channel_name=self.channel_name
         )
-        await self._tell_organizers({"event": "connected"})
+        self._tell_organizers({"event": "connected"})
 
     async def disconnect(self, code: int) -> None:
         if self.participant is None:
             return
-        await self.channel_layer.group_discard(participant_group(self.participant.pk), self.channel_name)
-        await database_sync_to_async(services.capture_disconnection_record)(
-            participant=self.participant, channel_name=self.channel_name
+        async with _channel_layer_slot():
+            await self.channel_layer.group_discard(participant_group(self.participant.pk), self.channel_name)
+        await in_database_thread(
+            services.capture_disconnection_record, participant=self.participant, channel_name=self.channel_name
         )
-        await self._tell_organizers({"event": "disconnected"})
+        self._tell_organizers({"event": "disconnected"})
 
     async def capture_replaced(self, event: dict[str, Any]) -> None:
         if event["channel"] != self.channel_name:
             participant, self.participant = self.participant, None
             await self.close(code=CLOSE_REPLACED)
             if participant is not None:
-                await self.channel_layer.group_discard(participant_group(participant.pk), self.channel_name)
+                async with _channel_layer_slot():
+                    await self.channel_layer.group_discard(participant_group(participant.pk), self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.participant is None:
             return
+        previous = self._last_answer
+        self._last_answer = asyncio.ensure_future(self._answer(text_data, bytes_data, previous))
+
+    async def _answer(
+        self, text_data: str | None, bytes_data: bytes | None, previous: asyncio.Task[None] | None
+    ) -> None:
         try:
-            reply = await self._handle(text_data, bytes_data)
+            reply = await self._handle(text_data, bytes_data, previous)
         except capture.FrameError as error:
             reply = error.as_message()
-        await self.send(text_data=json.dumps(reply))
+        except Exception:
+            # A fault of the server's, not the frame's: as when a consumer raises, the socket is closed
+            # (1011) and the page reconnects and sends its unacknowledged frames again.
+            logger.exception("capture failed for participant %s", self.participant and self.participant.pk)
+            if previous is not None:
+                await previous
+            await self.close(code=1011)
+            return
+        if previous is not None:
+            await previous
+        if self.participant is not None:
+            await self.send(text_data=json.dumps(reply))
 
-    async def _handle(self, text_data: str | None, bytes_data: bytes | None) -> dict[str, Any]:
+    async def _handle(
+        self, text_data: str | None, bytes_data: bytes | None, previous: asyncio.Task[None] | None
+    ) -> dict[str, Any]:
         assert self.participant is not None
         duration = self.participant.screening.stimulus_duration
         if text_data is None:
@@ -109,18 +159,33 @@ class CaptureConsumer(AsyncWebsocketConsumer):
             return await self._frame(frame)
         message = capture.parse_text_message(text_data, limits=self.limits)
         if message["type"] == "end":
+            # Watching ends after every frame sent before the end was answered.
+            if previous is not None:
+                await previous
             return await self._end(message)
         return await self._frame(capture.parse_frame_message(message, duration=duration, limits=self.limits))
 
     async def _check_phase(self, seq: int | None) -> None:
         assert self.participant is not None
         if time.monotonic() - self.phase_checked > PHASE_RECHECK_SECONDS:
-            self.participant = await _refresh(self.participant)
             self.phase_checked = time.monotonic()
+            self.participant = await in_database_thread(_refreshed, self.participant)
         if not selectors.capture_allowed(self.participant):
-            raise capture.FrameError("wrong_phase", "this participant is not watching now", seq)
+            raise capture.wrong_phase(seq)
 
     async def _frame(self, frame: capture.Frame) -> dict[str, Any]:
+        with frame_in_flight(frame.seq):
+            stored = await self._read_and_store(frame)
+        if stored is None:
+            raise capture.wrong_phase(frame.seq)
+        sample, created = stored
+        ack = capture.ack_message(frame.seq, sample)
+        if created:
+            # A frame sent again is acknowledged again, but the live view counts stored samples.
+            self._tell_organizers({**ack, "event": "sample"})
+        return ack
+
+    async def _read_and_store(self, frame: capture.Frame) -> tuple[EmotionSample, bool] | None:
         assert self.participant is not None
         await self._check_phase(frame.seq)
         if not await _frame_allowed(self.participant, self.limits):
@@ -132,14 +197,14 @@ class CaptureConsumer(AsyncWebsocketConsumer):
         except InvalidImage as error:
             raise capture.image_error(error, frame.seq) from None
         self.last_face = reading.face.box if reading.face else None
-        sample, stored_now = await database_sync_to_async(capture.sample_from_reading)(
-            participant=self.participant, frame=frame, reading=reading
-        )
-        ack = capture.ack_message(frame.seq, sample)
-        if stored_now:
-            # A frame sent again is a sample the live view has counted already.
-            await self._tell_organizers({**ack, "event": "sample"})
-        return ack
+        try:
+            return await sample_writer().store(
+                capture.captured_reading(participant=self.participant, frame=frame, reading=reading)
+            )
+        except DatabaseError:
+            # Nothing was stored (the transaction rolled back): the frame may be sent again.
+            logger.warning("could not store a frame of participant %s", self.participant.pk, exc_info=True)
+            raise busy_error(frame.seq) from None
 
     async def _end(self, message: dict[str, Any]) -> dict[str, Any]:
         assert self.participant is not None
@@ -147,36 +212,52 @@ class CaptureConsumer(AsyncWebsocketConsumer):
         # The HTTP endpoint's rule: playback must have reached the stimulus's end.
         position = capture.parse_end_message(message, duration=self.participant.screening.stimulus_duration)
         try:
-            finished = await database_sync_to_async(services.watching_finish)(
-                participant=self.participant, position=position
+            finished = await in_database_thread(
+                services.watching_finish, participant=self.participant, position=position
             )
         except services.StudyError as error:
             raise capture.FrameError("wrong_phase", str(error)) from None
         self.participant = finished
-        await self._tell_organizers({"event": "ended"})
+        self._tell_organizers({"event": "ended"})
         return {"type": "ended"}
 
-    async def _tell_organizers(self, payload: dict[str, Any]) -> None:
+    def _tell_organizers(self, payload: dict[str, Any]) -> None:
         participant = self.participant
         if participant is None:
             return
-        await self.channel_layer.group_send(
-            live_group(participant.screening_id),
-            {**payload, "participant": participant.pk, "label": str(participant), "type": "live.update"},
-        )
+        event = {**payload, "participant": participant.pk, "label": str(participant)}
+        live_broadcaster(self.channel_layer).tell(participant.screening_id, event)
 
 
 class LiveViewConsumer(AsyncWebsocketConsumer):
     """Pushes an organizer's screening's capture events to the live page; others are refused with 4404."""
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # For as long as the consumer runs, however it ends (a crash included).
+        staying = asyncio.ensure_future(self._stay_in_group())
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            staying.cancel()
+
+    async def _stay_in_group(self) -> None:
+        """Join the screening's group again every ``LIVE_REJOIN_SECONDS``, which changes nothing while the
+        membership holds. Memberships live in the channel layer: a Redis restarted empty forgets them
+        while this socket stays open (its connection to Redis comes back), and the page would hear nothing
+        more."""
+        while True:
+            await asyncio.sleep(LIVE_REJOIN_SECONDS)
+            if hasattr(self, "group"):
+                try:
+                    await self.channel_layer.group_add(self.group, self.channel_name)
+                except Exception:  # Redis is down: tried again after the next wait
+                    logger.warning("the live view of %s could not join its group again", self.group, exc_info=True)
+
     async def connect(self) -> None:
         await self.accept()
         user = self.scope.get("user")
         screening_id = int(self.scope["url_route"]["kwargs"]["screening_id"])
-        allowed = await database_sync_to_async(
-            lambda: user is not None and selectors.screenings_for_organizer(user=user).filter(pk=screening_id).exists()
-        )()
-        if not allowed:
+        if user is None or not await in_database_thread(_organizes, user, screening_id):
             await self.close(code=CLOSE_UNKNOWN)
             return
         self.group = live_group(screening_id)
@@ -189,5 +270,7 @@ class LiveViewConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """The live view only listens."""
 
-    async def live_update(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps({key: value for key, value in event.items() if key != "type"}))
+    async def live_events(self, event: dict[str, Any]) -> None:
+        """A process's capture events since its last message (``screenings.capture.live``), one by one."""
+        for payload in event["events"]:
+            await self.send(text_data=json.dumps(payload))

@@ -36,16 +36,20 @@ CLOSE_REPLACED = 4409
 
 
 class FrameError(Exception):
-    """A frame refused with one of the protocol's error codes."""
+    """A frame refused with one of the protocol's error codes; ``retry_after``: seconds before sending it again."""
 
-    def __init__(self, code: str, detail: str, seq: int | None = None) -> None:
+    def __init__(self, code: str, detail: str, seq: int | None = None, *, retry_after: int | None = None) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.seq = seq
+        self.retry_after = retry_after
 
     def as_message(self) -> dict[str, Any]:
-        return {"type": "error", "seq": self.seq, "code": self.code, "detail": self.detail}
+        message = {"type": "error", "seq": self.seq, "code": self.code, "detail": self.detail}
+        if self.retry_after is not None:
+            message["retry_after"] = self.retry_after
+        return message
 
 
 @dataclass(frozen=True)
@@ -193,25 +197,36 @@ def parse_binary_frame(data: bytes, *, duration: float | None, limits: CaptureLi
     return Frame(seq=seq, media_time=media_time, image=image)
 
 
+def captured_reading(*, participant: Participant, frame: Frame, reading: Reading) -> services.CapturedReading:
+    """The reading of a frame, as the participant's sample at the frame's media time is stored from it."""
+    face = reading.face
+    return services.CapturedReading(
+        participant=participant,
+        media_time=frame.media_time,
+        probabilities=face.probabilities if face else None,
+        face_box=face.box.as_tuple() if face else None,
+        looking_at_screen=reading.looking_at_screen,
+        model_version=reading.model_version,
+        frame_image=frame.image,
+    )
+
+
+def wrong_phase(seq: int | None) -> FrameError:
+    return FrameError("wrong_phase", "this participant is not watching now", seq)
+
+
 def sample_from_reading(*, participant: Participant, frame: Frame, reading: Reading) -> tuple[EmotionSample, bool]:
     """Store the reading as the participant's sample at the frame's media time (the same one if re-sent).
 
     Returns the sample and whether it was stored now (False for a frame sent again). Raises
     ``FrameError("wrong_phase")`` when the participant stopped watching while the frame was read.
     """
-    face = reading.face
-    try:
-        return services.captured_sample_record(
-            participant=participant,
-            media_time=frame.media_time,
-            probabilities=face.probabilities if face else None,
-            face_box=face.box.as_tuple() if face else None,
-            looking_at_screen=reading.looking_at_screen,
-            model_version=reading.model_version,
-            frame_image=frame.image,
-        )
-    except services.PhaseError:
-        raise FrameError("wrong_phase", "this participant is not watching now", frame.seq) from None
+    [stored] = services.captured_samples_record(
+        readings=[captured_reading(participant=participant, frame=frame, reading=reading)]
+    )
+    if stored is None:
+        raise wrong_phase(frame.seq)
+    return stored
 
 
 def ack_message(seq: int, sample: EmotionSample) -> dict[str, Any]:

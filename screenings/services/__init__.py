@@ -40,9 +40,11 @@ from screenings.services.questions import (
     question_update,
 )
 from screenings.services.samples import (
+    CapturedReading,
     capture_connection_record,
     capture_disconnection_record,
     captured_sample_record,
+    captured_samples_record,
     sample_frame_keep,
     sample_record,
 )
@@ -84,6 +86,7 @@ __all__ = [
     "TRANSITIONS",
     "AnsweredQuestionChange",
     "AnswersInvalid",
+    "CapturedReading",
     "DataProtected",
     "DeletionNotConfirmed",
     "DeletionSummary",
@@ -99,6 +102,7 @@ __all__ = [
     "capture_connection_record",
     "capture_disconnection_record",
     "captured_sample_record",
+    "captured_samples_record",
     "face_check_record",
     "invites_create",
     "participant_complete",

@@ -10,6 +10,7 @@ writes the totals.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import connection
@@ -26,9 +27,7 @@ def totals_add(sample: EmotionSample, *, screening: Screening) -> None:
 
     Call inside the transaction that stores the sample, once per new sample.
     """
-    participant_row: dict[str, Any] = {"samples": 1, "faces": int(sample.face_found)}
-    participant_row.update({emotion: getattr(sample, emotion) or 0.0 for emotion in EMOTIONS})
-    participant_row.update({field: int(sample.dominant_emotion == e) for e, field in DOMINANT_FIELDS.items()})
+    participant_row = _participant_row(sample)
     _increment_or_create(
         ParticipantTotals,
         {"participant_id": sample.participant_id},
@@ -44,6 +43,81 @@ def totals_add(sample: EmotionSample, *, screening: Screening) -> None:
     slot_row = participant_row | {"participants": int(first_in_slot)}
     key = {"screening_id": sample.screening_id, "slot": slot}
     _increment_or_create(TimelineSlot, key, _without(slot_row, "samples"))
+
+
+def totals_add_together(samples: Sequence[EmotionSample], *, screenings: Mapping[int, Screening]) -> None:
+    """``totals_add`` for samples stored together: one update per participant and per slot, not per sample.
+
+    ``screenings`` maps the samples' screening ids to their screenings. Call inside the transaction
+    that stores the samples, once, with every new sample; their participants' rows must be locked
+    (live capture's batches hold them), so no other sample of theirs is stored meanwhile. The
+    counts are those ``totals_add`` reaches one sample after another.
+    """
+    if not samples:
+        return
+    participant_rows: dict[tuple[int, int], dict[str, Any]] = {}
+    for sample in samples:
+        _add_into(participant_rows, (sample.participant_id, sample.screening_id), _participant_row(sample))
+    for (participant_id, screening_id), row in sorted(participant_rows.items()):
+        _increment_or_create(ParticipantTotals, {"participant_id": participant_id}, row, screening_id=screening_id)
+    faces = [sample for sample in samples if sample.face_found]
+    occupied = _slots_with_faces_before(faces, screenings)
+    slot_rows: dict[tuple[int, int], dict[str, Any]] = {}
+    for sample in faces:
+        slot = slot_of(sample.media_time, slot_width(screenings[sample.screening_id]))
+        first_in_slot = (sample.participant_id, slot) not in occupied
+        occupied.add((sample.participant_id, slot))
+        row = _without(_participant_row(sample), "samples") | {"participants": int(first_in_slot)}
+        _add_into(slot_rows, (sample.screening_id, slot), row)
+    for (screening_id, slot), row in sorted(slot_rows.items()):
+        _increment_or_create(TimelineSlot, {"screening_id": screening_id, "slot": slot}, row)
+
+
+def _participant_row(sample: EmotionSample) -> dict[str, Any]:
+    """What one sample adds to its participant's totals (a slot's too, but for ``samples``)."""
+    row: dict[str, Any] = {"samples": 1, "faces": int(sample.face_found)}
+    row.update({emotion: getattr(sample, emotion) or 0.0 for emotion in EMOTIONS})
+    row.update({field: int(sample.dominant_emotion == e) for e, field in DOMINANT_FIELDS.items()})
+    return row
+
+
+def _add_into(rows: dict[tuple[int, int], dict[str, Any]], key: tuple[int, int], row: dict[str, Any]) -> None:
+    total = rows.setdefault(key, dict.fromkeys(row, 0))
+    for column, value in row.items():
+        total[column] += value
+
+
+def _slots_with_faces_before(
+    faces: Sequence[EmotionSample], screenings: Mapping[int, Screening]
+) -> set[tuple[int, int]]:
+    """The (participant, slot) pairs that already held a face before ``faces`` were stored.
+
+    One query: each participant's stored faces within the media times their new faces span,
+    less the new faces themselves.
+    """
+    if not faces:
+        return set()
+    spans: dict[int, tuple[float, float, float]] = {}
+    for sample in faces:
+        width = slot_width(screenings[sample.screening_id])
+        slot = slot_of(sample.media_time, width)
+        low, high = (slot - SLOT_EPSILON) * width, (slot + 1 - SLOT_EPSILON) * width
+        known = spans.get(sample.participant_id)
+        spans[sample.participant_id] = (min(known[0], low), max(known[1], high), width) if known else (low, high, width)
+    quote = connection.ops.quote_name
+    condition = f"({quote('participant_id')} = %s AND {quote('media_time')} >= %s AND {quote('media_time')} < %s)"
+    new_ids = [sample.pk for sample in faces]
+    sql = (
+        f"SELECT {quote('participant_id')}, {quote('media_time')} FROM {quote(EmotionSample._meta.db_table)} "
+        f"WHERE ({' OR '.join([condition] * len(spans))}) AND {quote('face_found')} = %s "
+        f"AND {quote('id')} NOT IN ({', '.join(['%s'] * len(new_ids))})"
+    )
+    parameters = [value for participant_id, (low, high, _) in spans.items() for value in (participant_id, low, high)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*parameters, True, *new_ids])
+        return {
+            (participant_id, slot_of(media_time, spans[participant_id][2])) for participant_id, media_time in cursor
+        }
 
 
 def _other_face_within(sample: EmotionSample, low: float, high: float) -> bool:

@@ -4,6 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from screenings.capture.admission import frame_in_flight
 from screenings.models import EmotionSample, Participant
 from tests.factories import ParticipantFactory, ScreeningFactory
 from tests.screenings.capture_helpers import empty_jpeg, face_jpeg
@@ -133,3 +134,16 @@ def test_posting_faster_than_the_allowed_rate_is_refused_with_429(client, watche
 
 def test_a_get_is_not_allowed(client, watcher):
     assert client.get(reverse("capture-frame", args=[watcher.token])).status_code == 405
+
+
+def test_a_frame_past_the_limit_on_frames_in_flight_gets_503_with_retry_after(client, watcher, settings):
+    settings.CAPTURE_MAX_FRAMES_IN_FLIGHT = 1
+    settings.CAPTURE_BUSY_RETRY_SECONDS = 2
+    with frame_in_flight(None):  # another frame of this process is being read
+        response = post_frame(client, watcher, seq="4", media_time="1.0", image=empty_jpeg())
+    assert response.status_code == 503 and response["Retry-After"] == "2"
+    body = response.json()
+    assert body["type"] == "error" and body["code"] == "busy" and body["seq"] == 4 and body["retry_after"] == 2
+    assert not EmotionSample.objects.filter(participant=watcher).exists()
+    assert post_frame(client, watcher, seq="5", media_time="1.0", image=empty_jpeg()).status_code == 200
+    assert EmotionSample.objects.filter(participant=watcher).count() == 1

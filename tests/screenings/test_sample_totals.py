@@ -83,6 +83,41 @@ class TestKeptAsSamplesArrive:
         assert slot.happy == pytest.approx(0.8)
         assert (other.totals.samples, other.totals.faces) == (2, 1)
 
+    def test_frames_stored_together_leave_the_totals_that_storing_them_one_by_one_leaves(self, organizer):
+        screening = ScreeningFactory(owner=organizer, sampling_interval=Decimal("0.5"), stimulus_duration=60)
+        rng = np.random.default_rng(11)
+        people = [watcher(screening) for _ in range(5)]
+        # Batches as live capture forms them: many participants, some faces sharing a slot, frames sent
+        # again (within the batch and from batches before), a participant who withdrew meanwhile.
+        for batch in range(12):
+            readings = []
+            for person in people:
+                for media_time in np.round(rng.uniform(batch, batch + 1.5, size=int(rng.integers(1, 4))), 3):
+                    found = rng.random() > 0.25
+                    probabilities = dict(zip(EMOTIONS, rng.dirichlet(np.ones(7)), strict=True)) if found else None
+                    readings.append(services.CapturedReading(person, float(media_time), probabilities))
+            readings += [readings[0], readings[len(readings) // 2]]
+            if batch == 6:
+                services.participant_withdraw(participant=people[4])
+            stored = services.captured_samples_record(readings=readings)
+            assert [result is None for result in stored] == [
+                reading.participant == people[4] and batch >= 6 for reading in readings
+            ]
+        kept = snapshot(screening)
+        sample_totals.totals_rebuild(screening)
+        assert snapshot(screening) == kept
+        assert len(kept[1]) == 4 and kept[0]
+
+    def test_a_frame_sent_twice_in_one_batch_is_one_new_sample_and_the_same_sample_again(self, screening):
+        person = watcher(screening)
+        frame = services.CapturedReading(person, 2.0, reading(happy=0.9))
+        [(first, created), (again, created_again)] = services.captured_samples_record(readings=[frame, frame])
+        assert (created, created_again) == (True, False) and first.pk == again.pk
+        [(before, created_later)] = services.captured_samples_record(readings=[frame])
+        assert before.pk == first.pk and not created_later
+        [slot] = TimelineSlot.objects.filter(screening=screening)
+        assert (slot.faces, slot.participants) == (1, 1) and person.totals.samples == 1
+
     def test_an_erased_participant_leaves_the_timeline_and_the_live_mean(self, organizer_client, screening):
         person, other = watcher(screening), watcher(screening)
         services.sample_record(participant=person, media_time=1.0, probabilities=reading(angry=1.0))

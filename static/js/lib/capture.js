@@ -5,6 +5,9 @@ import { ReconnectingSocket } from "./socket.js";
 
 const MAX_PENDING = 300;
 const TRIES_BEFORE_HTTP = 3;
+// After "busy" (docs/protocol.md): wait the server's retry_after, doubled for every "busy" in a row
+// up to this, and a random part more, so that a crowd told to wait does not come back at one instant.
+const MAX_BUSY_WAIT_MS = 30000;
 const DROP_CODES = new Set(["bad_message", "bad_image", "too_large", "wrong_phase"]);
 
 const encoder = new TextEncoder();
@@ -41,13 +44,17 @@ export class Capture {
     this.useHttp = !("WebSocket" in window);
     this.dropped = 0;
     this.endWaiter = null;
+    this.busyInARow = 0;
+    this.holdUntil = 0; // while the server is busy, frames wait in the queue until this time
+    this.held = new Set(); // seqs of the frames waiting for it
+    this.holdTimer = null;
     this.socket = new ReconnectingSocket(options.socketPath, {
       finalCodes: [this.closeCodes.replaced, this.closeCodes.notAllowed, this.closeCodes.unknown],
       triesBeforeUnreachable: TRIES_BEFORE_HTTP,
       onConnecting: () => this.onState("connecting"),
       onOpen: () => {
         this.onState("open");
-        this.pending.forEach((message) => this.socket.send(binaryFrame(message)));
+        this.pending.forEach((message) => this.transmit(message));
       },
       onMessage: (reply) => this.receive(reply),
       onRetrying: () => this.onState("reconnecting"),
@@ -68,6 +75,7 @@ export class Capture {
   receive(reply) {
     if (reply.type === "ack") {
       this.pending.delete(reply.seq);
+      this.busyInARow = 0;
       this.onAck(reply);
     } else if (reply.type === "error") {
       if (this.endWaiter && (reply.code === "not_finished" || reply.code === "wrong_phase") && reply.seq == null) {
@@ -75,7 +83,10 @@ export class Capture {
         this.endWaiter(false);
         return;
       }
-      if (reply.code === "rate_limited") {
+      if (reply.code === "busy") {
+        // The server reads as many frames as it can: keep the frame, and send nothing for a while.
+        this.holdBack(reply.seq, reply.retry_after);
+      } else if (reply.code === "rate_limited") {
         // Keep the frame; it goes again with the next reconnect or retry.
         setTimeout(() => this.resend(reply.seq), 2000);
       } else if (DROP_CODES.has(reply.code)) {
@@ -87,8 +98,28 @@ export class Capture {
   }
 
   transmit(message) {
+    if (Date.now() < this.holdUntil) { this.held.add(message.seq); return; }
     if (this.useHttp) { this.post(message); return; }
     this.socket.send(binaryFrame(message));
+  }
+
+  holdBack(seq, retryAfterSeconds) {
+    this.busyInARow += 1;
+    const base = Math.max(1, Number(retryAfterSeconds) || 1) * 1000 * 2 ** (this.busyInARow - 1);
+    const wait = Math.min(MAX_BUSY_WAIT_MS, base) * (1 + Math.random() / 2);
+    this.holdUntil = Math.max(this.holdUntil, Date.now() + wait);
+    if (this.pending.has(seq)) { this.held.add(seq); }
+    if (this.holdTimer === null) { this.holdTimer = setTimeout(() => this.sendHeld(), this.holdUntil - Date.now()); }
+  }
+
+  // The frames held back, in the order they were taken, once the wait is over.
+  sendHeld() {
+    const left = this.holdUntil - Date.now();
+    if (left > 0) { this.holdTimer = setTimeout(() => this.sendHeld(), left); return; }
+    this.holdTimer = null;
+    const seqs = Array.from(this.held).sort((a, b) => a - b);
+    this.held.clear();
+    seqs.forEach((seq) => this.resend(seq));
   }
 
   resend(seq) {
@@ -123,7 +154,7 @@ export class Capture {
   }
 
   flushHttp() {
-    this.pending.forEach((message) => this.post(message));
+    this.pending.forEach((message) => this.transmit(message));
   }
 
   // Wait until every frame is acknowledged (or the time runs out), then tell the server watching ended.
