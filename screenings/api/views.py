@@ -23,7 +23,7 @@ from screenings.api import serializers
 from screenings.api.throttles import InviteRateThrottle
 from screenings.models import Answer, Participant, Question, Scene, Screening
 from screenings.reports.builder import screening_report
-from screenings.reports.options import ReportOptionsForm
+from screenings.reports.options import ReportOptions, ReportOptionsForm
 from screenings.web.downloads import export_response
 from screenings.web.files import stored_file_response
 from screenings.web.found import or_404
@@ -211,39 +211,41 @@ class AnswerViewSet(ScreeningScopedMixin, viewsets.ReadOnlyModelViewSet):
         return answers.order_by("participant_id", "phase", "question__order", "question_id")
 
 
+REPORT_OPTION_PARAMETERS = [
+    OpenApiParameter(
+        "bin", float, description="time bin in seconds: the sampling interval (the default) or a whole multiple of it"
+    ),
+    OpenApiParameter("smoothing", int, description="moving average over this many bins (1-31)"),
+    OpenApiParameter(
+        "threshold", float, description="percentage of frames with a face (0-100) below which a participant is flagged"
+    ),
+]
+
+
+def _report_options(request: Request, screening: Screening) -> ReportOptions:
+    form = ReportOptionsForm(request.query_params, screening=screening)
+    if not form.is_valid():
+        raise ValidationError(form.errors)
+    return form.options()
+
+
 class ReportView(ScreeningScopedMixin, APIView):
     """The combined report as JSON: funnel, quality, timeline, summaries, top moments, before/after."""
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "bin",
-                float,
-                description="time bin in seconds: the sampling interval (the default) or a whole multiple of it",
-            ),
-            OpenApiParameter("smoothing", int, description="moving average over this many bins (1-31)"),
-            OpenApiParameter(
-                "threshold",
-                float,
-                description="percentage of frames with a face (0-100) below which a participant is flagged",
-            ),
-        ],
-        responses=OpenApiTypes.OBJECT,
-        operation_id="screenings_report",
-    )
+    @extend_schema(parameters=REPORT_OPTION_PARAMETERS, responses=OpenApiTypes.OBJECT, operation_id="screenings_report")
     def get(self, request: Request, screening_pk: int) -> Response:
         screening = self.get_screening()
-        form = ReportOptionsForm(request.query_params, screening=screening)
-        if not form.is_valid():
-            raise ValidationError(form.errors)
-        return Response(screening_report(screening, **form.options()))
+        return Response(screening_report(screening, **_report_options(request, screening).report_arguments()))
 
 
-class ReportDownloadView(APIView):
-    """A report download: samples-csv, participants-csv, xlsx or pdf."""
+class ReportDownloadView(ScreeningScopedMixin, APIView):
+    """A report download: samples-csv, samples-parquet, participants-csv, xlsx or pdf, with the report's options."""
 
     @extend_schema(
-        operation_id="screenings_report_download", responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}
+        parameters=REPORT_OPTION_PARAMETERS,
+        operation_id="screenings_report_download",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
     def get(self, request: Request, screening_pk: int, identifier: str) -> HttpResponse:
-        return export_response(screening_pk, identifier, request.user)
+        screening = self.get_screening()
+        return export_response(screening, identifier, _report_options(request, screening))

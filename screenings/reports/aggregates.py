@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,12 +16,22 @@ import numpy as np
 
 from inference import EMOTIONS
 from screenings.models import Answer, Participant, Question, Screening
-from screenings.rules.questions import PREFER_NOT_TO_SAY_TEXT, is_prefer_not
+from screenings.rules.questions import (
+    CHOICE_KINDS,
+    LIKERT_POINTS,
+    NO_ANSWER_TEXT,
+    NONE_CHOSEN_TEXT,
+    PREFER_NOT_TO_SAY_TEXT,
+    SLIDER_RANGE,
+    answer_text,
+    is_prefer_not,
+)
 from screenings.rules.slots import SLOT_EPSILON
 from screenings.selectors.reports import (
     SlotTotals,
     included_answer_rows,
     included_faces_within,
+    included_participant_names,
     included_slots,
     participant_sample_stats,
     participant_states,
@@ -31,7 +42,17 @@ from screenings.selectors.reports import (
 
 DEFAULT_QUALITY_THRESHOLD = 0.6
 NUMERIC_KINDS = {Question.Kind.LIKERT5, Question.Kind.LIKERT7, Question.Kind.NUMBER, Question.Kind.SLIDER}
+# Answers spread over a range: counted in histogram bins, not one bar per distinct value.
+HISTOGRAM_KINDS = {Question.Kind.NUMBER, Question.Kind.SLIDER}
+HISTOGRAM_BINS = 10
+RANGE_DASH = "\N{EN DASH}"
+# Answers that are no point of a scale: shown after it, in this order.
+SPECIAL_ANSWERS = (NONE_CHOSEN_TEXT, PREFER_NOT_TO_SAY_TEXT, NO_ANSWER_TEXT)
 State = Participant.State
+FUNNEL_LABELS = {
+    "invited": "Invited", "consented": "Consented", "declined": "Declined", "before_done": "Before done",
+    "watched": "Watched", "completed": "Completed", "withdrawn": "Withdrawn",
+}  # fmt: skip
 
 
 def funnel(screening: Screening) -> dict[str, int]:
@@ -242,50 +263,170 @@ def top_moments(bins: list[TimelineBin], *, window_bins: int = 3, count: int = 3
     return moments
 
 
+@dataclass(frozen=True)
+class AnswerScale:
+    """How a question's answers are grouped and ordered wherever they are shown.
+
+    Choices in the question's order, every point of a Likert scale, numbers and sliders in
+    histogram bins (``edges``), then answers outside the scale and the special ones
+    ("none chosen", "prefer not to say", "no answer"). A point no one chose is still on the axis.
+    """
+
+    question: Question
+    edges: tuple[float, ...] = ()
+    integers: bool = False
+
+    @property
+    def histogram(self) -> bool:
+        return self.question.kind in HISTOGRAM_KINDS
+
+    def scale(self) -> list[str]:
+        """The categories shown whether or not anyone chose them."""
+        kind = self.question.kind
+        if kind in CHOICE_KINDS:
+            return [str(choice) for choice in self.question.choices]
+        if kind in LIKERT_POINTS:
+            return [str(point) for point in range(1, LIKERT_POINTS[kind] + 1)]
+        if self.histogram:
+            return [self._bin_label(index) for index in range(len(self.edges) - 1)]
+        return []
+
+    def keys(self, value: Any) -> list[str]:
+        """The categories one answer counts in (several for a multiple-choice answer)."""
+        if self.histogram and _is_number(value) and self.edges:
+            return [self._bin_label(self._bin_index(float(value)))]
+        if value is None:
+            return [NO_ANSWER_TEXT]
+        if is_prefer_not(value):
+            return [PREFER_NOT_TO_SAY_TEXT]
+        if isinstance(value, list):
+            return [str(item) for item in value] or [NONE_CHOSEN_TEXT]
+        return [answer_text(value)]
+
+    def order(self, counted: Iterable[str]) -> list[str]:
+        """The scale, then the other categories ``counted`` holds."""
+        scale = self.scale()
+        counted = set(counted)
+        outside = sorted(counted - set(scale) - set(SPECIAL_ANSWERS), key=answer_sort_key)
+        return scale + outside + [special for special in SPECIAL_ANSWERS if special in counted]
+
+    def _bin_index(self, value: float) -> int:
+        # Bins are half-open, the last one closed: numpy.histogram's rule.
+        index = int(np.searchsorted(self.edges, value, side="right")) - 1
+        return min(max(index, 0), len(self.edges) - 2)
+
+    def _bin_label(self, index: int) -> str:
+        low, high = self.edges[index], self.edges[index + 1]
+        last = index == len(self.edges) - 2
+        if not self.integers:
+            return f"{low:g}{RANGE_DASH}{high:g}"
+        top = int(high) if last and high - low > 1 else int(high) - 1
+        return f"{int(low)}" if top <= low else f"{int(low)}{RANGE_DASH}{top}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _nice_width(span: float, *, integers: bool) -> float:
+    """A bin width of 1, 2, 2.5 or 5 times a power of ten giving at most ``HISTOGRAM_BINS`` bins."""
+    raw = span / HISTOGRAM_BINS
+    magnitude = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
+    steps = (1, 2, 5, 10) if integers else (1, 2, 2.5, 5, 10)
+    width = next(step * magnitude for step in steps if step * magnitude >= raw)
+    return max(1.0, float(math.ceil(width))) if integers else width
+
+
+def answer_scale(question: Question, values: Iterable[Any]) -> AnswerScale:
+    """The scale of ``question``; for a number or slider question, histogram bins over its range and ``values``."""
+    if question.kind not in HISTOGRAM_KINDS:
+        return AnswerScale(question)
+    numbers = [float(value) for value in values if _is_number(value)]
+    if question.kind == Question.Kind.SLIDER:
+        low, high = (float(bound) for bound in SLIDER_RANGE)
+    else:
+        low = question.min_value if question.min_value is not None else min(numbers, default=None)
+        high = question.max_value if question.max_value is not None else max(numbers, default=None)
+    if low is None or high is None:
+        return AnswerScale(question)
+    low, high = min([low, *numbers]), max([high, *numbers])
+    integers = all(number.is_integer() for number in numbers) and float(low).is_integer()
+    if integers and high - low + 1 <= HISTOGRAM_BINS:
+        # Few whole numbers: one bin each.
+        return AnswerScale(question, tuple(float(edge) for edge in np.arange(low, high + 2)), integers=True)
+    width = _nice_width(high - low or 1.0, integers=integers)
+    start = math.floor(low / width) * width
+    count = max(1, math.ceil((high - start) / width - 1e-9))
+    return AnswerScale(question, tuple(start + width * index for index in range(count + 1)), integers=integers)
+
+
+def answer_scales(screening: Screening, rows: Iterable[tuple[int, str, int, Any]]) -> dict[int, AnswerScale]:
+    """Each question's scale, its histogram bins set from the included answers ``rows``."""
+    values: dict[int, list[Any]] = defaultdict(list)
+    for question_id, _, _, value in rows:
+        values[question_id].append(value)
+    return {question.pk: answer_scale(question, values[question.pk]) for question in screening_questions(screening)}
+
+
 @dataclass
 class QuestionReport:
     question: Question
     distributions: dict[str, dict[str, int]] = field(default_factory=dict)  # phase -> answer -> count
     changes: list[dict[str, Any]] = field(default_factory=list)  # per participant, both-phase numeric questions
     mean_change: float | None = None
-
-
-def _answer_key(value: Any) -> list[str]:
-    if value is None:
-        return ["(no answer)"]
-    if is_prefer_not(value):
-        return [PREFER_NOT_TO_SAY_TEXT]
-    if isinstance(value, list):
-        return [str(item) for item in value] or ["(none chosen)"]
-    return [str(value)]
+    categories: list[str] = field(default_factory=list)  # the axis: every category in the order shown
+    texts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # free text: phase -> the answers
 
 
 def before_after(screening: Screening) -> list[QuestionReport]:
-    """Each question's answer distribution per phase; for numeric questions asked in both, each participant's change."""
-    answers = included_answer_rows(screening)
+    """Each question's answer distribution per phase; for numeric questions asked in both, each participant's change.
+
+    Distributions follow the question's scale (``AnswerScale``); free-text answers are listed
+    with their participant instead (``texts``).
+    """
+    answers = list(included_answer_rows(screening))
+    scales = answer_scales(screening, answers)
     by_question: dict[int, list[tuple[str, int, Any]]] = defaultdict(list)
     for question_id, phase, participant_id, value in answers:
         by_question[question_id].append((phase, participant_id, value))
+    has_text = any(scale.question.kind == Question.Kind.TEXT for scale in scales.values())
+    names = included_participant_names(screening) if has_text else {}
     reports = []
     for question in screening_questions(screening):
+        scale = scales[question.pk]
         report = QuestionReport(question)
-        for phase, _, value in by_question.get(question.pk, []):
-            counts = report.distributions.setdefault(phase, {})
-            for key in _answer_key(value):
+        counted: dict[str, dict[str, int]] = {}
+        for phase, participant_id, value in by_question.get(question.pk, []):
+            counts = counted.setdefault(phase, {})
+            for key in scale.keys(value):
                 counts[key] = counts.get(key, 0) + 1
+            if question.kind == Question.Kind.TEXT and isinstance(value, str) and value:
+                report.texts.setdefault(phase, []).append(
+                    {"participant": participant_id, "label": names.get(participant_id, ""), "answer": value}
+                )
+        if question.kind != Question.Kind.TEXT:
+            report.categories = scale.order(key for counts in counted.values() for key in counts)
+        order = report.categories or sorted({key for counts in counted.values() for key in counts})
+        for phase in (Question.Phase.BEFORE, Question.Phase.AFTER):
+            if phase in counted:
+                report.distributions[phase] = {key: counted[phase][key] for key in order if key in counted[phase]}
         if question.phase == Question.Phase.BOTH and question.kind in NUMERIC_KINDS:
-            values: dict[int, dict[str, float]] = defaultdict(dict)
-            for phase, participant_id, value in by_question.get(question.pk, []):
-                if isinstance(value, int | float):
-                    values[participant_id][phase] = float(value)
-            for participant_id, pair in sorted(values.items()):
-                if "before" in pair and "after" in pair:
-                    change = pair["after"] - pair["before"]
-                    report.changes.append({"participant": participant_id, **pair, "change": change})
-            if report.changes:
-                report.mean_change = sum(c["change"] for c in report.changes) / len(report.changes)
+            _add_changes(report, by_question.get(question.pk, []))
         reports.append(report)
     return reports
+
+
+def _add_changes(report: QuestionReport, answers: list[tuple[str, int, Any]]) -> None:
+    """Each participant's after minus before, and their mean, for a numeric question asked in both phases."""
+    values: dict[int, dict[str, float]] = defaultdict(dict)
+    for phase, participant_id, value in answers:
+        if _is_number(value):
+            values[participant_id][phase] = float(value)
+    for participant_id, pair in sorted(values.items()):
+        if "before" in pair and "after" in pair:
+            report.changes.append({"participant": participant_id, **pair, "change": pair["after"] - pair["before"]})
+    if report.changes:
+        report.mean_change = sum(c["change"] for c in report.changes) / len(report.changes)
 
 
 def emotion_means_by_participant(
@@ -301,28 +442,32 @@ def emotion_means_by_participant(
 
 
 def emotion_by_answer(screening: Screening, *, stats: dict[int, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """For each after-question: participants grouped by their answer, with their mean emotions while watching."""
+    """For each after-question but free text: participants grouped by their answer, with their mean emotions.
+
+    Answers are grouped and ordered as in ``before_after`` (choices in the question's order,
+    numbers in the same histogram bins).
+    """
     means = emotion_means_by_participant(screening, stats=stats)
-    answers = included_answer_rows(screening, phase=Answer.Phase.AFTER)
+    answers = list(included_answer_rows(screening))
+    scales = answer_scales(screening, answers)
     groups: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for question_id, _, participant_id, value in answers:
-        if participant_id in means and value is not None:
-            for key in _answer_key(value):
+    for question_id, phase, participant_id, value in answers:
+        if phase == Answer.Phase.AFTER and participant_id in means and value is not None:
+            for key in scales[question_id].keys(value):
                 groups[question_id][key].append(participant_id)
     tables = []
     for question in screening_questions(screening):
         if not question.asked_in(Question.Phase.AFTER) or question.kind == Question.Kind.TEXT:
             continue
-        rows = []
-        for answer, participant_ids in sorted(
-            groups.get(question.pk, {}).items(), key=lambda item: answer_sort_key(item[0])
-        ):
-            rows.append(
-                {
-                    "answer": answer, "participants": len(participant_ids),
-                    "means": {e: sum(means[p][e] for p in participant_ids) / len(participant_ids) for e in EMOTIONS},
-                }
-            )  # fmt: skip
+        answered = groups.get(question.pk, {})
+        rows = [
+            {
+                "answer": answer, "participants": len(answered[answer]),
+                "means": {e: sum(means[p][e] for p in answered[answer]) / len(answered[answer]) for e in EMOTIONS},
+            }
+            for answer in scales[question.pk].order(answered)
+            if answer in answered
+        ]  # fmt: skip
         tables.append({"question": question.text, "question_id": question.pk, "rows": rows})
     return tables
 

@@ -8,8 +8,11 @@ from typing import Any
 from inference import EMOTIONS
 from screenings.models import Participant, Question, Screening
 from screenings.reports import aggregates
-from screenings.rules.questions import PREFER_NOT_TO_SAY_TEXT, is_prefer_not
+from screenings.rules.questions import answer_text
 from screenings.selectors import reports as selectors
+
+# Table 1 on the participant's page: this many timestamps a block, so the whole stimulus shows.
+TABLE1_BLOCK = 20
 
 
 def screening_report(
@@ -27,10 +30,13 @@ def screening_report(
     slots = selectors.included_slots(screening, excluded=excluded)
     bins = aggregates.timeline(screening, bin_seconds=bin_seconds, smoothing=smoothing, slots=slots)
     quality = aggregates.data_quality(screening, threshold=threshold, stats=stats)
+    funnel = aggregates.funnel(screening)
     return {
         "screening": {"id": screening.pk, "title": screening.title, "duration": screening.stimulus_duration},
         "emotions": list(EMOTIONS),
-        "funnel": aggregates.funnel(screening),
+        "funnel": funnel,
+        "funnel_steps": [{"step": step, "label": aggregates.FUNNEL_LABELS[step], "count": count}
+                         for step, count in funnel.items()],
         "quality": {
             "threshold": threshold,
             "participants": [
@@ -51,13 +57,26 @@ def screening_report(
     }  # fmt: skip
 
 
+def _shown_as(question: Question) -> str:
+    """How a question's answers are presented: listed (free text), a histogram (numbers) or bars (a scale)."""
+    if question.kind == Question.Kind.TEXT:
+        return "list"
+    return "histogram" if question.kind in aggregates.HISTOGRAM_KINDS else "bars"
+
+
 def before_after_items(screening: Screening) -> list[dict[str, Any]]:
-    """Each question's answers before and after, and the change for numeric questions asked in both."""
+    """Each question's answers before and after, and the change for numeric questions asked in both.
+
+    ``categories`` is the axis in the order shown (every choice and scale point, or the
+    histogram's bins); free-text questions have no chart (``chart`` is None) but ``texts``.
+    """
     return [
         {
-            "question_id": report.question.pk, "chart": f"question-{report.question.pk}",
-            "question": report.question.text, "kind": report.question.kind, "phase": report.question.phase,
-            "distributions": report.distributions, "changes": report.changes, "mean_change": report.mean_change,
+            "question_id": report.question.pk, "question": report.question.text, "kind": report.question.kind,
+            "phase": report.question.phase, "shown_as": _shown_as(report.question),
+            "chart": None if report.question.kind == Question.Kind.TEXT else f"question-{report.question.pk}",
+            "categories": report.categories, "distributions": report.distributions, "texts": report.texts,
+            "changes": report.changes, "mean_change": report.mean_change,
         }
         for report in aggregates.before_after(screening)
     ]  # fmt: skip
@@ -70,8 +89,23 @@ def emotion_by_answer_items(screening: Screening, *, stats: dict | None = None) 
 
 
 def _shown(value: Any) -> Any:
-    """An answer as the participant's page shows it: "prefer not to say" in words, anything else as stored."""
-    return PREFER_NOT_TO_SAY_TEXT if is_prefer_not(value) else value
+    """An answer as the participant's page shows it: numbers as numbers, anything else as text.
+
+    Choices picked read joined (never a Python list), "prefer not to say" in words; None stays
+    None: the question was asked but not answered.
+    """
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return value
+    return answer_text(value)
+
+
+def _table1_blocks(timestamps: list[float], rows: dict[str, list[int]]) -> list[dict[str, Any]]:
+    """Table 1 cut into blocks of ``TABLE1_BLOCK`` timestamps, so no part of the stimulus is off the page."""
+    return [
+        {"timestamps": timestamps[start : start + TABLE1_BLOCK],
+         "rows": {emotion: values[start : start + TABLE1_BLOCK] for emotion, values in rows.items()}}
+        for start in range(0, len(timestamps), TABLE1_BLOCK)
+    ]  # fmt: skip
 
 
 def participant_report(participant: Participant) -> dict[str, Any]:
@@ -80,6 +114,8 @@ def participant_report(participant: Participant) -> dict[str, Any]:
     answers = selectors.participant_answer_values(participant)
     questions = selectors.screening_questions(participant.screening)
     faces = [s for s in samples if s.face_found]
+    timestamps = [s.media_time for s in samples]
+    rows = {e: [int(s.dominant_emotion == e) for s in samples] for e in EMOTIONS}
     return {
         "participant": {
             "id": participant.pk, "label": str(participant), "external_id": participant.external_id,
@@ -94,10 +130,8 @@ def participant_report(participant: Participant) -> dict[str, Any]:
              **{e: getattr(s, e) for e in EMOTIONS}}
             for s in samples
         ],
-        "table1": {
-            "timestamps": [s.media_time for s in samples],
-            "rows": {e: [int(s.dominant_emotion == e) for s in samples] for e in EMOTIONS},
-        },
+        "table1": {"timestamps": timestamps, "rows": rows, "blocks": _table1_blocks(timestamps, rows),
+                   "duration": participant.screening.stimulus_duration},
         "answers": [
             {
                 "question": q.text, "kind": q.kind,

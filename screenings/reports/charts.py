@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from inference import EMOTION_COLOURS, EMOTIONS
 from screenings.reports.aggregates import answer_sort_key
@@ -90,22 +91,35 @@ def scenes_png(scenes: list[dict[str, Any]]) -> bytes:
 
 
 def distribution_png(question: dict[str, Any]) -> bytes:
-    """Side-by-side bars of a question's answers before and after."""
+    """Side-by-side bars of a question's answers before and after, on the question's own axis.
+
+    ``question["categories"]`` is the axis: every choice in the question's order, every point of
+    a Likert scale, or a number question's histogram bins, so a point nobody chose still shows.
+    The legend sits outside the axes, where it covers no bar.
+    """
     figure, axis = plt.subplots(figsize=(6, 3.2))
     distributions = question["distributions"]
-    answers = sorted({a for counts in distributions.values() for a in counts}, key=answer_sort_key)
-    if not answers:
+    answers = question.get("categories") or sorted({a for c in distributions.values() for a in c}, key=answer_sort_key)
+    if not any(distributions.values()):
         return _empty(figure, axis, "No answers yet.")
     phases = [phase for phase in ("before", "after") if phase in distributions]
-    width = 0.8 / max(1, len(phases))
+    histogram = question.get("shown_as") == "histogram"
+    width = (1.0 if histogram else 0.8) / max(1, len(phases))
     for index, phase in enumerate(phases):
         counts = distributions[phase]
         axis.bar([a + index * width for a in range(len(answers))], [counts.get(x, 0) for x in answers], width,
-                 label=phase, color="#9bb4e8" if phase == "before" else "#2f5bd3")  # fmt: skip
-    axis.set_xticks([a + width * (len(phases) - 1) / 2 for a in range(len(answers))],
-                    [_shortened(x, 17) for x in answers], rotation=20)  # fmt: skip
+                 label=phase, color="#9bb4e8" if phase == "before" else "#2f5bd3",
+                 edgecolor="white" if histogram else None, align="edge" if histogram else "center")  # fmt: skip
+    offset = 0.5 if histogram else width * (len(phases) - 1) / 2
+    rotation = 20 if max(len(str(x)) for x in answers) > 4 and len(answers) > 3 else 0
+    axis.set_xticks([a + offset for a in range(len(answers))], [_shortened(x, 17) for x in answers],
+                    rotation=rotation)  # fmt: skip
+    axis.yaxis.set_major_locator(MaxNLocator(integer=True))
     axis.set(ylabel="participants", title=_shortened(question["question"], 70))
-    axis.legend(fontsize=8)
+    if histogram:
+        axis.set_xlabel("answer (bins)")
+    axis.grid(axis="y", alpha=0.3)
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return _png(figure)
 
 

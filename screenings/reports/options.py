@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django import forms
 
 from screenings.models import Screening
 from screenings.reports.aggregates import DEFAULT_QUALITY_THRESHOLD, bin_slots
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What the organizer chose for a report: the page, its JSON and every download take it whole.
+
+    An option added here (a segment, later) reaches the builder and every exporter without
+    changing their signatures: they receive ``ReportOptions`` and pass ``report_arguments()`` on.
+    """
+
+    bin_seconds: float | None = None
+    smoothing: int = 1
+    threshold: float = DEFAULT_QUALITY_THRESHOLD
+
+    def report_arguments(self) -> dict[str, Any]:
+        """Keyword arguments for ``screening_report``."""
+        return asdict(self)
 
 
 class ReportOptionsForm(forms.Form):
@@ -36,11 +54,11 @@ class ReportOptionsForm(forms.Form):
                                             f"({self.sampling_interval:g} s).") from error  # fmt: skip
         return value
 
-    def options(self) -> dict[str, float | int | None]:
-        """Keyword arguments for ``screening_report``; call after ``is_valid()``."""
+    def options(self) -> ReportOptions:
+        """The options chosen; call after ``is_valid()``."""
         data = self.cleaned_data
-        return {
-            "bin_seconds": data.get("bin"),
-            "smoothing": data.get("smoothing") or 1,
-            "threshold": DEFAULT_QUALITY_THRESHOLD if data.get("threshold") is None else data["threshold"] / 100,
-        }
+        return ReportOptions(
+            bin_seconds=data.get("bin"),
+            smoothing=data.get("smoothing") or 1,
+            threshold=DEFAULT_QUALITY_THRESHOLD if data.get("threshold") is None else data["threshold"] / 100,
+        )

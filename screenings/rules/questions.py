@@ -31,11 +31,31 @@ SLIDER_RANGE = (0, 100)
 # object), so it is never mistaken for a text or a choice that reads the same.
 PREFER_NOT_TO_SAY: dict[str, bool] = {"prefer_not_to_say": True}
 PREFER_NOT_TO_SAY_TEXT = "(prefer not to say)"
+NO_ANSWER_TEXT = "(no answer)"
+NONE_CHOSEN_TEXT = "(none chosen)"
+# Between the choices of a multiple-choice answer shown as text (a choice may hold a comma).
+CHOICE_SEPARATOR = "; "
 
 
 def is_prefer_not(value: Any) -> bool:
     """Whether a stored answer is "prefer not to say"."""
     return value == PREFER_NOT_TO_SAY
+
+
+def answer_text(value: Any) -> str:
+    """A stored answer as a reader reads it: the choices picked as text (never a Python list), numbers as typed.
+
+    None (a question left unanswered) reads as the empty string.
+    """
+    if value is None:
+        return ""
+    if is_prefer_not(value):
+        return PREFER_NOT_TO_SAY_TEXT
+    if isinstance(value, list):
+        return CHOICE_SEPARATOR.join(str(item) for item in value) or NONE_CHOSEN_TEXT
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def check_question_definition(question: Question) -> None:

@@ -138,6 +138,11 @@ def included_participants(screening: Screening) -> QuerySet[Participant]:
     return screening.participants.filter(excluded_from_reports=False).order_by("pk")
 
 
+def included_participant_names(screening: Screening) -> dict[int, str]:
+    """Each included participant's name as pages show it (id, label, panel id), by id."""
+    return {participant.pk: str(participant) for participant in included_participants(screening)}
+
+
 def screening_questions(screening: Screening) -> list[Question]:
     return list(screening.questions.all())
 

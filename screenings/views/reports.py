@@ -13,14 +13,18 @@ from screenings.models import Screening
 from screenings.reports import aggregates, charts
 from screenings.reports.builder import before_after_items, emotion_by_answer_items, participant_report, screening_report
 from screenings.reports.exporters import EXPORTERS
-from screenings.reports.options import ReportOptionsForm
+from screenings.reports.options import ReportOptions, ReportOptionsForm
 from screenings.web.downloads import export_response
 from screenings.web.found import or_404
 
 
-def _options(request: HttpRequest, screening: Screening) -> tuple[ReportOptionsForm, dict]:
+def _options(request: HttpRequest, screening: Screening) -> tuple[ReportOptionsForm, ReportOptions]:
     form = ReportOptionsForm(request.GET, screening=screening)
-    return form, form.options() if form.is_valid() else {}
+    return form, form.options() if form.is_valid() else ReportOptions()
+
+
+def _bad_options(form: ReportOptionsForm) -> HttpResponse:
+    return HttpResponse("bad report options: " + form.errors.as_text(), status=400, content_type="text/plain")
 
 
 @staff_member_required
@@ -30,7 +34,7 @@ def report_page(request: HttpRequest, screening_id: int) -> HttpResponse:
     form, options = _options(request, screening)
     if form.errors:
         return render(request, "screenings/organizer/report.html", {"screening": screening, "form": form}, status=400)
-    report = screening_report(screening, **options)
+    report = screening_report(screening, **options.report_arguments())
     return render(
         request,
         "screenings/organizer/report.html",
@@ -46,10 +50,10 @@ def chart(request: HttpRequest, screening_id: int, name: str) -> HttpResponse:
     screening = or_404(selectors.screening_for_organizer(user=request.user, pk=screening_id))
     form, options = _options(request, screening)
     if form.errors:
-        return HttpResponse("bad report options: " + form.errors.as_text(), status=400, content_type="text/plain")
+        return _bad_options(form)
     # Each chart computes only its own aggregate: the page loads several charts at once.
     if name == "timeline":
-        bins = aggregates.timeline(screening, bin_seconds=options["bin_seconds"], smoothing=options["smoothing"])
+        bins = aggregates.timeline(screening, bin_seconds=options.bin_seconds, smoothing=options.smoothing)
         png = charts.timeline_png([{"start": b.start, **b.means} for b in bins])
     elif name == "summary":
         stats = aggregates.participant_sample_stats(screening)
@@ -77,7 +81,12 @@ def chart(request: HttpRequest, screening_id: int, name: str) -> HttpResponse:
 @staff_member_required
 @require_GET
 def download(request: HttpRequest, screening_id: int, identifier: str) -> HttpResponse:
-    return export_response(screening_id, identifier, request.user)
+    """A report download, binned and smoothed as the page's query string says (400 for bad options)."""
+    screening = or_404(selectors.screening_for_organizer(user=request.user, pk=screening_id))
+    form, options = _options(request, screening)
+    if form.errors:
+        return _bad_options(form)
+    return export_response(screening, identifier, options)
 
 
 @staff_member_required

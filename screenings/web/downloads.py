@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 
-from screenings import selectors
+from screenings.models import Screening
 from screenings.reports.exporters import EXPORTERS
-from screenings.web.found import or_404
+from screenings.reports.options import ReportOptions
 
 
-def export_response(screening_id: int, identifier: str, user: object) -> HttpResponse:
-    """The download named ``identifier`` for the user's screening; streams when the exporter does."""
-    screening = or_404(selectors.screening_for_organizer(user=user, pk=screening_id))
+def export_response(screening: Screening, identifier: str, options: ReportOptions) -> HttpResponse:
+    """The download named ``identifier`` of a screening the caller may read; streams when the exporter does.
+
+    The caller has found the screening among the user's (404 otherwise) and checked ``options``.
+    """
     exporter = EXPORTERS.get(identifier)
     if exporter is None:
         raise Http404("No such download.")
-    filename, mimetype, content = exporter.render(screening)
+    filename, mimetype, content = exporter.render(screening, options)
     if isinstance(content, bytes):
         response: HttpResponse = HttpResponse(content, content_type=mimetype)
     else:

@@ -227,7 +227,7 @@ class TestPagesAndDownloads:
         frame = pd.read_csv(io.BytesIO(b"".join(response.streaming_content)))
         assert list(frame.columns) == ["participant", "label", "external_id", "media_time", "face_found", "angry",
                                        "disgust", "fear", "happy", "sad", "surprise", "neutral",
-                                       "dominant_emotion", "looking_at_screen"]  # fmt: skip
+                                       "dominant_emotion", "looking_at_screen", "scene", "model_version"]  # fmt: skip
         # 0 and 1 where the landmarks told, empty where they did not (the other samples).
         assert sorted(frame.looking_at_screen.dropna()) == [0.0, 1.0] and frame.looking_at_screen.isna().sum() == 5
         assert len(frame) == 7 and set(frame.external_id) == {"A", "B"}
@@ -244,13 +244,15 @@ class TestPagesAndDownloads:
     def test_the_workbook_has_every_sheet(self, organizer_client, study):
         response = organizer_client.get(report_url(study, "organizer-download", "xlsx"))
         workbook = openpyxl.load_workbook(io.BytesIO(response.content))
-        assert workbook.sheetnames == ["summary", "timeline", "scenes", "participants", "answers", "samples"]
+        assert workbook.sheetnames == ["summary", "funnel", "reactions", "timeline", "scenes", "top_moments", "quality",
+                                       "participants", "answers", "distributions", "changes", "emotion_by_answer",
+                                       "samples"]  # fmt: skip
         assert workbook["samples"].max_row == 1 + 7
         assert [row[0].value for row in workbook["scenes"].iter_rows(min_row=2)] == ["Opening", "Ending"]
         assert workbook["answers"].max_row == 1 + 6
 
     def test_samples_past_a_worksheets_row_limit_point_to_the_csv(self, organizer_client, study, monkeypatch):
-        monkeypatch.setattr("screenings.reports.exporters.XLSX_MAX_SAMPLE_ROWS", 3)
+        monkeypatch.setattr("screenings.reports.exporters.workbook.XLSX_MAX_SAMPLE_ROWS", 3)
         response = organizer_client.get(report_url(study, "organizer-download", "xlsx"))
         sheet = openpyxl.load_workbook(io.BytesIO(response.content))["samples"]
         assert sheet.max_row == 1 + 3 + 1
@@ -260,7 +262,7 @@ class TestPagesAndDownloads:
         response = organizer_client.get(report_url(study, "organizer-download", "pdf"))
         reader = PdfReader(io.BytesIO(response.content))
         text = "".join(page.extract_text() for page in reader.pages)
-        assert "Reaction report" in text and "Top moments" in text and "Data quality" in text
+        assert "Reaction report" in text and "top moments" in text and "Data quality" in text
         assert sum(len(page.images) for page in reader.pages) >= 4
 
     def test_downloads_of_an_empty_screening_work(self, organizer, organizer_client):

@@ -1,0 +1,131 @@
+"""The rows every download shares: samples (read from the database in batches), participants, answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Case, CharField, F, IntegerField, Value, When
+from django.db.models.functions import Cast, Round
+
+from inference import EMOTIONS
+from screenings.models import Question, Screening
+from screenings.reports import aggregates
+from screenings.reports.exporters.safety import spreadsheet_safe, spreadsheet_safe_sql
+from screenings.rules.questions import answer_text
+from screenings.selectors import reports as selectors
+
+# The samples downloads' columns, in this order. New columns go at the end so that scripts
+# reading the older columns by position keep working. Segment membership columns (one per
+# segment, true where the sample's participant belongs to it) are to follow ``model_version``.
+SAMPLE_COLUMNS = [
+    "participant", "label", "external_id", "media_time", "face_found", *EMOTIONS, "dominant_emotion",
+    "looking_at_screen", "scene", "model_version",
+]  # fmt: skip
+SAMPLE_DECIMALS = 4
+
+
+def _scene_label_sql(screening: Screening, *, for_spreadsheets: bool) -> Case | Value:
+    """The label of the scene whose ``[start, end)`` holds the sample's media time; empty when none does.
+
+    Scenes are few, so one CASE over them costs the database less than a look-up per sample;
+    where scenes overlap, the first by start wins.
+    """
+    scenes = selectors.screening_scenes(screening)
+    if not scenes:
+        return Value("", output_field=CharField())
+    return Case(
+        *(
+            When(media_time__gte=scene.start, media_time__lt=scene.end,
+                 then=Value(spreadsheet_safe(scene.label) if for_spreadsheets else scene.label))
+            for scene in scenes
+        ),
+        default=Value(""), output_field=CharField(),
+    )  # fmt: skip
+
+
+def sample_batches(screening: Screening, *, size: int = 10_000, for_spreadsheets: bool = True) -> Iterator[list[tuple]]:
+    """Every included sample as rows of SAMPLE_COLUMNS, ``size`` rows at a time, straight from the database.
+
+    The database turns face_found and looking_at_screen into 0 or 1 (looking_at_screen empty
+    where it is not known) and labels each sample with its scene. ``for_spreadsheets`` rounds the
+    probabilities to SAMPLE_DECIMALS and makes typed text inert (``spreadsheet_safe``), as the
+    CSV and the workbook need; without it the values are exactly as stored (Parquet). The rows
+    go to the writer as the cursor returns them: at hundreds of thousands of samples, doing any
+    of this per row in Python would cost more than the query. PostgreSQL reads through a
+    server-side cursor, so memory stays flat whatever the size.
+    """
+    if for_spreadsheets:
+        text = [spreadsheet_safe_sql("participant__label"), spreadsheet_safe_sql("participant__external_id")]
+        probabilities = [Round(emotion, SAMPLE_DECIMALS) for emotion in EMOTIONS]
+    else:
+        text = [F("participant__label"), F("participant__external_id")]
+        probabilities = [F(emotion) for emotion in EMOTIONS]
+    queryset = (
+        selectors.included_samples(screening)
+        .order_by("participant_id", "media_time")
+        .values_list(
+            "participant_id", *text, "media_time", Cast("face_found", IntegerField()), *probabilities,
+            "dominant_emotion", Cast("looking_at_screen", IntegerField()),
+            _scene_label_sql(screening, for_spreadsheets=for_spreadsheets), "model_version",
+        )
+    )  # fmt: skip
+    sql, params = queryset.query.sql_with_params()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(size):
+            yield rows
+
+
+def sample_rows(screening: Screening) -> Iterator[tuple]:
+    """Every included sample as a row of SAMPLE_COLUMNS, for spreadsheets."""
+    for batch in sample_batches(screening):
+        yield from batch
+
+
+def answer_value(value: Any) -> Any:
+    """An answer for a cell: a number stays a number, anything else is text made inert (empty when unanswered)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    return spreadsheet_safe(answer_text(value))
+
+
+def participant_rows(screening: Screening) -> tuple[list[str], list[list[Any]]]:
+    """One row per included participant: before answers, emotion summary, after answers, then when they watched.
+
+    Numbers stay numbers and times are ``datetime``; the CSV writes them as text, the workbook as typed cells.
+    """
+    questions = selectors.screening_questions(screening)
+    before = [q for q in questions if q.asked_in(Question.Phase.BEFORE)]
+    after = [q for q in questions if q.asked_in(Question.Phase.AFTER)]
+    stats = selectors.participant_sample_stats(screening)
+    quality = {row.participant_id: row for row in aggregates.data_quality(screening, stats=stats)}
+    means = aggregates.emotion_means_by_participant(screening, stats=stats)
+    answers = selectors.answer_values(screening)
+    header = ["participant", "label", "external_id", "state", "samples", "face_rate"]
+    header += [f"before: {q.text}" for q in before] + [f"mean {e}" for e in EMOTIONS]
+    header += [f"after: {q.text}" for q in after] + ["watch_started_at", "completed_at"]
+    rows = []
+    for participant in selectors.included_participants(screening):
+        row_quality = quality.get(participant.pk)
+        face_rate = row_quality.face_rate if row_quality else None
+        emotion = means.get(participant.pk, {})
+        row: list[Any] = [
+            participant.pk,
+            spreadsheet_safe(participant.label),
+            spreadsheet_safe(participant.external_id),
+        ]
+        row.append(participant.state)
+        row += [row_quality.samples if row_quality else 0, "" if face_rate is None else round(face_rate, 4)]
+        row += [answer_value(answers.get((participant.pk, q.pk, "before"))) for q in before]
+        row += [round(emotion[e], 4) if e in emotion else "" for e in EMOTIONS]
+        row += [answer_value(answers.get((participant.pk, q.pk, "after"))) for q in after]
+        row += [_moment(participant.watch_started_at), _moment(participant.completed_at)]
+        rows.append(row)
+    return header, rows
+
+
+def _moment(value: datetime | None) -> datetime | str:
+    return "" if value is None else value
