@@ -1,15 +1,19 @@
 """The organizers' live view: the page, and its websocket fed by the capture consumer."""
 
+import asyncio
 import json
 
 import pytest
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.urls import reverse
 
 from screenings import selectors
+from screenings.capture import consumers
+from screenings.capture.live import live_group
 from screenings.capture.routing import websocket_urlpatterns
 from screenings.models import Participant
 from tests.factories import EmotionSampleFactory, OrganizerFactory, ParticipantFactory, ScreeningFactory
@@ -109,3 +113,25 @@ class TestLiveSocket:
         live = await self.live_socket(stranger, screening.pk)
         output = await live.receive_output(timeout=10)
         assert output["type"] == "websocket.close" and output["code"] == 4404
+
+    async def test_a_live_view_whose_group_the_channel_layer_forgot_hears_its_screening_again(
+        self, monkeypatch, settings
+    ):
+        monkeypatch.setattr(consumers, "LIVE_REJOIN_SECONDS", 0.05)
+        # The in-memory layer, whose memberships the test can take away (tests/deploy/ restarts a real Redis).
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        organizer = await database_sync_to_async(OrganizerFactory)(username="olga")
+        screening = await database_sync_to_async(ScreeningFactory)(owner=organizer)
+        live = await self.live_socket(organizer, screening.pk)
+        layer = get_channel_layer()
+        while live_group(screening.pk) not in layer.groups:  # it joins once it knows the organizer may
+            await asyncio.sleep(0.01)
+        # What a Redis restarted empty does to every group membership, while the socket stays open.
+        layer.groups.clear()
+        event = {"event": "ended", "participant": 7, "label": "#7"}
+        for _ in range(50):
+            await layer.group_send(live_group(screening.pk), {"type": "live.events", "events": [event]})
+            if not await live.receive_nothing(timeout=0.1):
+                break
+        assert json.loads(await live.receive_from(timeout=1)) == event
+        await live.disconnect()
