@@ -113,6 +113,7 @@ def participant_report(participant: Participant) -> dict[str, Any]:
     samples = selectors.participant_samples(participant)
     answers = selectors.participant_answer_values(participant)
     questions = selectors.screening_questions(participant.screening)
+    scenes = selectors.screening_scenes(participant.screening)
     faces = [s for s in samples if s.face_found]
     timestamps = [s.media_time for s in samples]
     rows = {e: [int(s.dominant_emotion == e) for s in samples] for e in EMOTIONS}
@@ -130,6 +131,7 @@ def participant_report(participant: Participant) -> dict[str, Any]:
              **{e: getattr(s, e) for e in EMOTIONS}}
             for s in samples
         ],
+        "scenes": [{"label": scene.label, "start": scene.start, "end": scene.end} for scene in scenes],
         "table1": {"timestamps": timestamps, "rows": rows, "blocks": _table1_blocks(timestamps, rows),
                    "duration": participant.screening.stimulus_duration},
         "answers": [

@@ -14,6 +14,7 @@ from screenings.reports import aggregates, charts
 from screenings.reports.builder import before_after_items, emotion_by_answer_items, participant_report, screening_report
 from screenings.reports.exporters import EXPORTERS
 from screenings.reports.options import ReportOptions, ReportOptionsForm
+from screenings.web.client import participant_report_client_config, report_client_config
 from screenings.web.downloads import export_response
 from screenings.web.found import or_404
 
@@ -39,7 +40,7 @@ def report_page(request: HttpRequest, screening_id: int) -> HttpResponse:
         request,
         "screenings/organizer/report.html",
         {"screening": screening, "form": form, "report": report, "emotions": EMOTIONS, "exporters": EXPORTERS.values(),
-         "query": request.GET.urlencode()},
+         "query": request.GET.urlencode(), "chart_config": report_client_config(screening, report)},
     )  # fmt: skip
 
 
@@ -98,8 +99,9 @@ def participant_page(request: HttpRequest, screening_id: int, participant_id: in
     return render(
         request,
         "screenings/organizer/participant_report.html",
-        {"screening": screening, "participant": participant, "report": report, "emotions": EMOTIONS},
-    )
+        {"screening": screening, "participant": participant, "report": report, "emotions": EMOTIONS,
+         "chart_config": participant_report_client_config(participant, report)},
+    )  # fmt: skip
 
 
 @staff_member_required

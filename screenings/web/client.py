@@ -92,3 +92,47 @@ def analysis_client_config(analysis: MediaAnalysis) -> dict[str, Any]:
         "status_labels": list(MediaAnalysis.Status.choices),
         "finished_statuses": list(MediaAnalysis.FINISHED),
     }
+
+
+def organizer_stimulus_src(screening: Screening) -> str | None:
+    """Where an organizer's page plays the stimulus: the permission-checked upload, else the external address.
+
+    A relative address, so the video comes from the page's own origin with the organizer's session.
+    """
+    if screening.stimulus:
+        return reverse("organizer-stimulus", args=[screening.pk])
+    return screening.stimulus_url or None
+
+
+def _chart_scenes(scenes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"start": scene["start"], "end": scene["end"], "label": scene["label"]} for scene in scenes]
+
+
+def report_client_config(screening: Screening, report: dict[str, Any]) -> dict[str, Any]:
+    """The screening report's curves, straight from the report's JSON, and the stimulus replayed beside them.
+
+    The timeline is the report's own (binned and smoothed as the page's options say), so the
+    curves and the downloads cannot disagree; a bin carrying ``lower``/``upper`` per emotion
+    gets its confidence band drawn.
+    """
+    return {
+        "emotions": report["emotions"],
+        "colours": EMOTION_COLOURS,
+        "duration": screening.stimulus_duration,
+        "timeline": report["timeline"],
+        "scenes": _chart_scenes(report["scenes"]),
+        "stimulusSrc": organizer_stimulus_src(screening),
+    }
+
+
+def participant_report_client_config(participant: Participant, report: dict[str, Any]) -> dict[str, Any]:
+    """A participant's report: their own curve (frames without a face are gaps), the scenes and the stimulus."""
+    screening = participant.screening
+    return {
+        "emotions": list(EMOTIONS),
+        "colours": EMOTION_COLOURS,
+        "duration": screening.stimulus_duration,
+        "samples": report["timeline"],
+        "scenes": _chart_scenes(report["scenes"]),
+        "stimulusSrc": organizer_stimulus_src(screening),
+    }

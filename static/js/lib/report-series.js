@@ -1,0 +1,28 @@
+// The report's JSON (screenings/reports/builder.py) as the series static/js/lib/emotion-chart.js
+// draws. No statistics here: a band is drawn only where the server sent its bounds.
+
+// The audience's timeline: one curve per emotion, and the viewers in each bin as the strip.
+// A bin may carry `lower` and `upper` ({emotion: bound}), the 95% interval across viewers.
+export function timelineSeries(timeline, emotions, colours) {
+  const bins = timeline.bins;
+  const series = emotions.map((emotion) => {
+    const entry = { label: emotion, colour: colours[emotion], values: bins.map((bin) => bin[emotion]) };
+    if (bins.some((bin) => bin.lower && bin.upper && bin.lower[emotion] != null)) {
+      entry.lower = bins.map((bin) => (bin.lower ? bin.lower[emotion] : null));
+      entry.upper = bins.map((bin) => (bin.upper ? bin.upper[emotion] : null));
+    }
+    return entry;
+  });
+  return { times: bins.map((bin) => bin.start), series, viewers: bins.map((bin) => bin.participants) };
+}
+
+// One participant's samples: their own curve per emotion, a gap where no face was found.
+export function participantSeries(samples, emotions, colours) {
+  return {
+    times: samples.map((sample) => sample.media_time),
+    series: emotions.map((emotion) => ({
+      label: emotion, colour: colours[emotion], values: samples.map((sample) => (sample.face ? sample[emotion] : null)),
+    })),
+    viewers: null,
+  };
+}
