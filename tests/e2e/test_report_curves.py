@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from inference.labels import EMOTIONS
 from tests.e2e.conftest import Server
+from tests.e2e.static_pages import static_page
 from tests.e2e.test_live_view import demo
 
 pytestmark = pytest.mark.e2e
@@ -67,9 +68,9 @@ def legend_value(page, label: str):  # type: ignore[no-untyped-def]
     return page.locator("#emotion-chart .u-legend .u-series", has_text=label).locator(".u-value")
 
 
-def point_at_time(page, seconds: float, duration: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def point_at_time(page, seconds: float, duration: float, chart: str = "#emotion-chart") -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """The page coordinates of the plot's middle height at a media time, scrolled into view."""
-    plot = page.locator("#emotion-chart .u-over")
+    plot = page.locator(f"{chart} .u-over")
     plot.scroll_into_view_if_needed()
     box = plot.bounding_box()
     assert box is not None
@@ -138,3 +139,50 @@ def test_a_participants_report_replays_their_own_curve_and_another_organizer_get
     for refused in (path, f"/organizer/screenings/{seeded['screening']}/report/",
                     f"/organizer/screenings/{seeded['screening']}/stimulus/"):  # fmt: skip
         assert mallory.request.get(server.url + refused).status == 404, refused
+
+
+# Two charts of one curve (0.5 throughout), one whose series carries a 0.3-0.7 interval; and a drag to zoom.
+BANDS_AND_ZOOM = """async () => {
+  const { drawEmotionChart } = await import("/static/js/lib/emotion-chart.js");
+  const { timelineSeries } = await import("/static/js/lib/report-series.js");
+  const bins = [...Array(10).keys()].map((t) => ({ start: t, participants: 3, happy: 0.5 }));
+  const banded = bins.map((bin) => ({ ...bin, lower: { happy: 0.3 }, upper: { happy: 0.7 } }));
+  const colours = { happy: "#2ca02c" };
+  const draw = (id, timeline) => drawEmotionChart(document.getElementById(id),
+    { ...timelineSeries(timeline, ["happy"], colours), scenes: [], duration: 10 });
+  const plain = draw("plain", { bins });
+  const withBand = draw("banded", { bins: banded });
+  window.plain = plain;
+  await new Promise((drawn) => requestAnimationFrame(() => drawn()));
+  const pixel = (chart) => {
+    const x = Math.round(chart.plot.valToPos(5, "x", true));
+    const y = Math.round(chart.plot.valToPos(0.62, "p", true));
+    return [...chart.plot.ctx.getImageData(x, y, 1, 1).data];
+  };
+  return {
+    plainSeries: timelineSeries({ bins }, ["happy"], colours).series[0],
+    plain: pixel(plain), banded: pixel(withBand),
+  };
+}"""
+
+
+def test_a_band_is_drawn_only_where_the_json_gives_one_and_dragging_zooms(chromium, no_face_camera_video):
+    stylesheet = '<link rel="stylesheet" href="/static/vendor/uplot/uPlot.min.css">'
+    page = static_page(chromium(no_face_camera_video), stylesheet + '<div id="plain"></div><div id="banded"></div>')
+    drawn = page.evaluate(BANDS_AND_ZOOM)
+    assert "lower" not in drawn["plainSeries"] and "upper" not in drawn["plainSeries"]
+    red, green, blue, _ = drawn["banded"]
+    assert green > red + 20 and green > blue + 20, f"no green band: {drawn['banded']}"
+    assert drawn["plain"][:3] != drawn["banded"][:3]
+    # Drag from 2 s to 6 s: the chart shows that window; the next window after "later"; the whole after a reset.
+    start, end = point_at_time(page, 2, 10, "#plain"), point_at_time(page, 6, 10, "#plain")
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=5)
+    page.mouse.up()
+    window = "() => [window.plain.plot.scales.x.min, window.plain.plot.scales.x.max]"
+    assert page.evaluate(window) == [pytest.approx(2, abs=0.1), pytest.approx(6, abs=0.1)]
+    page.evaluate("() => window.plain.pan(0.5)")
+    assert page.evaluate(window) == [pytest.approx(4, abs=0.1), pytest.approx(8, abs=0.1)]
+    page.evaluate("() => window.plain.reset()")
+    assert page.evaluate(window) == [0, 10]
