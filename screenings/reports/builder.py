@@ -109,7 +109,7 @@ def _table1_blocks(timestamps: list[float], rows: dict[str, list[int]]) -> list[
 
 
 def participant_report(participant: Participant) -> dict[str, Any]:
-    """One participant: timeline, the reference's Table 1 (1 for the dominant emotion per timestamp), answers."""
+    """One participant: timeline, scenes, the reference's Table 1 (1 for each timestamp's dominant emotion), answers."""
     samples = selectors.participant_samples(participant)
     answers = selectors.participant_answer_values(participant)
     questions = selectors.screening_questions(participant.screening)
