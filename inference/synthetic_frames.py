@@ -119,6 +119,41 @@ def pasted_frames(
         yield SyntheticFrame(paste_face(background, face, box=box, tilt=signed_tilt), box, signed_tilt)
 
 
+def viewer_frames(
+    faces: np.ndarray,
+    *,
+    seed: int = 0,
+    empty_share: float = 0.0,
+    jitter: float = 0.04,
+    sides: tuple[int, int] = FACE_SIDES,
+    width: int = FRAME_WIDTH,
+    height: int = FRAME_HEIGHT,
+) -> Iterator[SyntheticFrame]:
+    """One viewer's webcam over time: one frame per face of ``faces``, each in this viewer's seat.
+
+    A viewer sits in one room at one distance: the background and the face's place and size are
+    drawn once (seeded), and from frame to frame the face moves by up to ``jitter`` of its side
+    and changes size by as much, as a seated head does. Each frame shows another FER2013 face
+    (another expression, and another person: the detector and network get no easier frame
+    for having seen the last). With ``empty_share`` > 0, that share of frames shows the room
+    alone (the viewer looked away or left).
+    """
+    rng = np.random.default_rng(seed)
+    background = textured_background(rng, width=width, height=height)
+    side = int(rng.integers(sides[0], sides[1] + 1))
+    reach = side * (1 + jitter) / 2 + side * jitter
+    centre = (float(rng.uniform(reach, width - reach)), float(rng.uniform(reach, height - reach)))
+    for face in faces:
+        if empty_share > 0 and rng.random() < empty_share:
+            yield SyntheticFrame(background.copy(), None)
+            continue
+        moved = round(side * (1 + float(rng.uniform(-jitter, jitter))))
+        centre_x = centre[0] + float(rng.uniform(-jitter, jitter)) * side
+        centre_y = centre[1] + float(rng.uniform(-jitter, jitter)) * side
+        box = Box(round(centre_x - moved / 2), round(centre_y - moved / 2), moved, moved)
+        yield SyntheticFrame(paste_face(background, face, box=box), box)
+
+
 # A box is the pasted face when it overlaps the pasted square by an IoU of 0.3 or more, or lies
 # mostly inside it without being a mere part of it (an eye, a mouth). The second rule is for
 # FER2013's loosely framed crops (hair, neck and shoulders shown), where a correct box around

@@ -83,3 +83,23 @@ def test_without_alignment_a_yunet_face_is_cropped_from_its_box_as_a_haar_face_i
     assert np.array_equal(boxed.crop, crop_face(grey, face.box))
     assert not np.array_equal(aligned.crop, boxed.crop)
     assert boxed.landmarks is not None  # still known, for attention
+
+
+def test_a_viewers_frames_keep_the_seat_and_room_and_change_the_face(fer_faces):
+    from inference.synthetic_frames import viewer_frames
+
+    frames = list(viewer_frames(fer_faces.images[:30], seed=4, empty_share=0.2))
+    assert len(frames) == 30
+    seated = [frame for frame in frames if frame.face is not None]
+    empty = [frame for frame in frames if frame.face is None]
+    assert empty and len(seated) >= 15
+    first = seated[0].face
+    for frame in seated:
+        box = frame.face
+        assert abs(box.width - first.width) <= 0.1 * first.width
+        assert abs(box.x - first.x) <= 0.2 * first.width and abs(box.y - first.y) <= 0.2 * first.width
+        assert box.x >= 0 and box.y >= 0 and box.x + box.width <= FRAME_WIDTH and box.y + box.height <= FRAME_HEIGHT
+    # The same room behind every frame; another face in front each time.
+    assert np.array_equal(empty[0].grey, empty[-1].grey)
+    assert not np.array_equal(seated[0].grey, seated[1].grey)
+    assert [f.face for f in viewer_frames(fer_faces.images[:30], seed=4, empty_share=0.2)] == [f.face for f in frames]
