@@ -19,7 +19,7 @@ from screenings.capture import protocol as capture
 from screenings.capture.admission import busy_error, frame_in_flight
 from screenings.capture.database import in_database_thread
 from screenings.capture.live import live_broadcaster, live_group
-from screenings.capture.protocol import CLOSE_NOT_ALLOWED, CLOSE_REPLACED, CLOSE_UNKNOWN
+from screenings.capture.protocol import CLOSE_NOT_ALLOWED, CLOSE_REPLACED, CLOSE_SERVER_FAULT, CLOSE_UNKNOWN
 from screenings.capture.rate import frame_allowed
 from screenings.capture.writer import sample_writer
 from screenings.models import EmotionSample, Participant
@@ -136,12 +136,13 @@ class CaptureConsumer(AsyncWebsocketConsumer):
         except capture.FrameError as error:
             reply = error.as_message()
         except Exception:
-            # A fault of the server's, not the frame's: as when a consumer raises, the socket is closed
-            # (1011) and the page reconnects and sends its unacknowledged frames again.
+            # A fault of the server's, not the frame's: the socket is closed and the page reconnects and
+            # sends its unacknowledged frames again. (A close with 1011 raised instead, so this answer
+            # and every one awaiting it ended in silence, on a socket left open.)
             logger.exception("capture failed for participant %s", self.participant and self.participant.pk)
             if previous is not None:
                 await previous
-            await self.close(code=1011)
+            await self.close(code=CLOSE_SERVER_FAULT)
             return
         if previous is not None:
             await previous
@@ -169,7 +170,12 @@ class CaptureConsumer(AsyncWebsocketConsumer):
         assert self.participant is not None
         if time.monotonic() - self.phase_checked > PHASE_RECHECK_SECONDS:
             self.phase_checked = time.monotonic()
-            self.participant = await in_database_thread(_refreshed, self.participant)
+            try:
+                self.participant = await in_database_thread(_refreshed, self.participant)
+            except DatabaseError:
+                # The database cannot be reached: the frame is refused as one it could not store would be.
+                logger.warning("could not check participant %s's phase", self.participant.pk, exc_info=True)
+                raise busy_error(seq) from None
         if not selectors.capture_allowed(self.participant):
             raise capture.wrong_phase(seq)
 

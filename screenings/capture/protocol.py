@@ -33,6 +33,10 @@ MAX_SEQ = 2**53 - 1
 CLOSE_UNKNOWN = 4404
 CLOSE_NOT_ALLOWED = 4403
 CLOSE_REPLACED = 4409
+# The server failed on its own side; reconnect, as after any other close. Not 1011: an application
+# may close only with 1000 or 3000-4999 (Daphne's websocket library refuses anything else, raising
+# instead of closing), and only Daphne itself sends 1011, when a consumer crashes.
+CLOSE_SERVER_FAULT = 4500
 
 
 class FrameError(Exception):
