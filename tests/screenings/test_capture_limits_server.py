@@ -17,11 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from autobahn.twisted.websocket import WebSocketServerProtocol
 from django.core.management.base import CommandError
 from websockets.exceptions import ConnectionClosedError
 from websockets.sync.client import ClientConnection, connect
 
-from screenings.capture.protocol import CaptureLimits
+from screenings.capture.protocol import (
+    CLOSE_NOT_ALLOWED,
+    CLOSE_REPLACED,
+    CLOSE_SERVER_FAULT,
+    CLOSE_UNKNOWN,
+    CaptureLimits,
+)
 from screenings.management.commands.serve import daphne_command_line
 from tests.screenings.capture_helpers import binary_frame, empty_jpeg, frame_message
 
@@ -183,3 +190,12 @@ def test_the_server_limit_follows_capture_max_frame_bytes(settings):
 def test_the_server_refuses_a_websocket_limit_of_its_own(option):
     with pytest.raises(CommandError, match="CAPTURE_MAX_FRAME_BYTES"):
         daphne_command_line(["-p", "8001", option, "10"])
+
+
+@pytest.mark.parametrize("code", [CLOSE_UNKNOWN, CLOSE_NOT_ALLOWED, CLOSE_REPLACED, CLOSE_SERVER_FAULT])
+def test_every_close_code_of_the_capture_protocol_is_one_daphne_can_send(code):
+    # Daphne's websocket library (autobahn) raises for any other code an application closes with, and
+    # the socket then stays open in silence (a capture socket closed with 1011 did).
+    protocol = WebSocketServerProtocol()
+    protocol.state = protocol.STATE_CLOSED  # the code is checked before anything is sent
+    protocol.sendClose(code=code)

@@ -3,12 +3,10 @@
 import json
 
 import pytest
-from autobahn.twisted.websocket import WebSocketServerProtocol
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
-from screenings.capture.protocol import CLOSE_NOT_ALLOWED, CLOSE_REPLACED, CLOSE_SERVER_FAULT, CLOSE_UNKNOWN
 from screenings.capture.routing import websocket_urlpatterns
 from screenings.models import EmotionSample, Participant
 from tests.factories import ParticipantFactory, ScreeningFactory
@@ -413,12 +411,3 @@ async def test_kept_frames_are_erased_with_the_participant(db):
     assert reply["code"] == "wrong_phase"
     assert await database_sync_to_async(samples_of)(participant) == []
     await communicator.disconnect()
-
-
-@pytest.mark.parametrize("code", [CLOSE_UNKNOWN, CLOSE_NOT_ALLOWED, CLOSE_REPLACED, CLOSE_SERVER_FAULT])
-def test_every_close_code_of_the_capture_protocol_is_one_daphne_can_send(code):
-    # Daphne's websocket library (autobahn) raises for any other code an application closes with, and
-    # the socket then stays open in silence (a capture socket closed with 1011 did).
-    protocol = WebSocketServerProtocol()
-    protocol.state = protocol.STATE_CLOSED  # the code is checked before anything is sent
-    protocol.sendClose(code=code)
