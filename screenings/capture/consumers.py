@@ -81,6 +81,8 @@ class CaptureConsumer(AsyncWebsocketConsumer):
     _last_answer: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
+        # When this connection opened: of two connections of one participant, the later one stays.
+        self.connected_at = time.time_ns()
         # Accept first: a close code only reaches the browser on an open socket.
         await self.accept()
         token = self.scope["url_route"]["kwargs"]["token"]
@@ -97,8 +99,10 @@ class CaptureConsumer(AsyncWebsocketConsumer):
         self.last_face: Box | None = None
         group = participant_group(participant.pk)
         async with _channel_layer_slot():
-            await self.channel_layer.group_send(group, {"type": "capture.replaced", "channel": self.channel_name})
+            # Join first, then announce: whichever of two connections joins last, each hears of the
+            # other (see capture_replaced), so the older is closed even when both open at once.
             await self.channel_layer.group_add(group, self.channel_name)
+            await self.channel_layer.group_send(group, self._announcement())
         await in_database_thread(
             services.capture_connection_record, participant=participant, channel_name=self.channel_name
         )
@@ -114,13 +118,27 @@ class CaptureConsumer(AsyncWebsocketConsumer):
         )
         self._tell_organizers({"event": "disconnected"})
 
+    def _announcement(self) -> dict[str, Any]:
+        return {"type": "capture.replaced", "channel": self.channel_name, "connected_at": self.connected_at}
+
     async def capture_replaced(self, event: dict[str, Any]) -> None:
-        if event["channel"] != self.channel_name:
-            participant, self.participant = self.participant, None
-            await self.close(code=CLOSE_REPLACED)
-            if participant is not None:
-                async with _channel_layer_slot():
-                    await self.channel_layer.group_discard(participant_group(participant.pk), self.channel_name)
+        """Another connection of this participant announced itself: the older of the two is closed.
+
+        An older one is told directly (it may have joined the group after this one announced).
+        """
+        if event["channel"] == self.channel_name:
+            return
+        theirs = (int(event.get("connected_at", 0)), event["channel"])
+        if theirs < (self.connected_at, self.channel_name):
+            async with _channel_layer_slot():
+                await self.channel_layer.send(event["channel"], self._announcement())
+            return
+        if self.participant is None:
+            return  # already replaced
+        participant, self.participant = self.participant, None
+        await self.close(code=CLOSE_REPLACED)
+        async with _channel_layer_slot():
+            await self.channel_layer.group_discard(participant_group(participant.pk), self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.participant is None:
