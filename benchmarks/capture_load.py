@@ -5,10 +5,17 @@ websocket, as a binary message (a JSON header line, then the JPEG: docs/protocol
 and waits for the replies. The frames are FER2013 PublicTest faces pasted at 160-260 px at
 random places into 640x480 frames with a room-like background (``inference.synthetic_frames``),
 with about ``--empty-share`` extra frames showing no face, scaled to 480 px wide and encoded as
-JPEG at quality 80, as the watch page draws and encodes its camera's picture. Every viewer cycles
-through its own stretch of those frames, so no two viewers send the same picture at once and a
-face moves from frame to frame (the search near the previous face often misses, as it would for
-different people).
+JPEG at quality 80, as the watch page draws and encodes its camera's picture.
+
+``--scene seated`` (the default): each viewer is a person at their own webcam
+(``synthetic_frames.viewer_frames``): their own room, their face at their own place and size
+(160-260 px, drawn per viewer), moving by up to 4% of its side from frame to frame as a seated
+head does, another FER2013 face in every frame (so no frame is easier for the one before it),
+and about ``--empty-share`` of the frames with the room alone (looked away, left the seat).
+``--scene scattered``: every frame puts its face at a new random place and size, so the search
+near the previous face almost always misses and every frame costs a whole-frame search: a
+bound no real audience reaches. In both, each viewer sends its own frames, so no two viewers
+send the same picture.
 
 ``--starts step``: every viewer sends at the same instant of each second (a synchronised
 premiere: everyone pressed Play together). ``--starts spread``: the viewers' instants are spread
@@ -387,6 +394,12 @@ def viewer_offsets(tokens: list[str], *, starts: str, phase: str, interval: floa
     return offsets
 
 
+def _viewer_frames(index: int, jpegs: list[bytes] | SeatedViewers, seconds: int) -> list[bytes]:
+    if isinstance(jpegs, SeatedViewers):
+        return jpegs.frames_for(index, seconds)
+    return frames_for(index, jpegs, seconds)
+
+
 def page_capture_offset(token: str, interval: float) -> float:
     # Imported only here, so that the benchmark also measures code from before the offset existed.
     from screenings.rules.slots import capture_offset
@@ -400,6 +413,34 @@ def frames_for(index: int, jpegs: list[bytes], seconds: int) -> list[bytes]:
     return [jpegs[(start + step) % len(jpegs)] for step in range(seconds)]
 
 
+class SeatedViewers:
+    """Each viewer's frames from their own seat (``synthetic_frames.viewer_frames``), made on first use."""
+
+    def __init__(self, *, faces: int, seed: int, empty_share: float) -> None:
+        from inference.datasets import load_faces
+
+        self.faces = load_faces(FER_CSV, usage="PublicTest", limit=faces).images
+        self.seed, self.empty_share = seed, empty_share
+        self.made: dict[tuple[int, int], list[bytes]] = {}
+
+    def frames_for(self, index: int, seconds: int) -> list[bytes]:
+        if (index, seconds) not in self.made:
+            import cv2
+
+            from inference.synthetic_frames import FRAME_HEIGHT, FRAME_WIDTH, viewer_frames
+
+            start = int(hashlib.sha256(str(index).encode()).hexdigest(), 16) % len(self.faces)
+            faces = [self.faces[(start + step) % len(self.faces)] for step in range(seconds)]
+            size = (PAGE_FRAME_WIDTH, round(FRAME_HEIGHT * PAGE_FRAME_WIDTH / FRAME_WIDTH))
+            frames = viewer_frames(faces, seed=self.seed * 100_003 + index, empty_share=self.empty_share)
+            self.made[(index, seconds)] = [
+                cv2.imencode(".jpg", cv2.resize(frame.grey, size, interpolation=cv2.INTER_AREA),
+                             [cv2.IMWRITE_JPEG_QUALITY, PAGE_JPEG_QUALITY])[1].tobytes()
+                for frame in frames
+            ]  # fmt: skip
+        return self.made[(index, seconds)]
+
+
 def percentile_ms(values: list[float], share: float) -> float | None:
     if not values:
         return None
@@ -408,13 +449,19 @@ def percentile_ms(values: list[float], share: float) -> float | None:
 
 
 def run_round(
-    count: int, starts: str, *, arguments: argparse.Namespace, urls: list[str], pids: list[int], jpegs: list[bytes]
+    count: int,
+    starts: str,
+    *,
+    arguments: argparse.Namespace,
+    urls: list[str],
+    pids: list[int],
+    jpegs: list[bytes] | SeatedViewers,
 ) -> dict[str, Any]:
     """One round: create the viewers, let them send, then count what the database holds."""
     screening_id, interval, tokens = create_viewers(count, arguments.seconds)
     offsets = viewer_offsets(tokens, starts=starts, phase=arguments.phase, interval=interval)
     viewers = [
-        Viewer(token, urls[index % len(urls)], frames_for(index, jpegs, arguments.seconds), offset, media_offset)
+        Viewer(token, urls[index % len(urls)], _viewer_frames(index, jpegs, arguments.seconds), offset, media_offset)
         for index, (token, (offset, media_offset)) in enumerate(zip(tokens, offsets, strict=True))
     ]
     wait_until_idle(pids)
@@ -506,6 +553,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=30, help="frames per viewer, one a second")
     parser.add_argument("--drain", type=float, default=10.0, help="seconds to wait for replies after the last frame")
     parser.add_argument("--frames", type=int, default=400, help="different faces to paste (each viewer cycles its own)")
+    parser.add_argument(
+        "--scene", choices=["seated", "scattered"], default="seated",
+        help="seated: each viewer's face stays at their own place; scattered: a new place every frame",
+    )  # fmt: skip
     parser.add_argument("--empty-share", type=float, default=0.2, help="share of extra frames without a face")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--json", type=Path, help="also write each round's figures to this file as JSON lines")
@@ -515,12 +566,20 @@ def main() -> int:
 
     from inference.cpu import cpu_description
 
-    jpegs = page_jpegs(arguments.frames, seed=arguments.seed, empty_share=arguments.empty_share)
     print(f"Machine: {cpu_description()}")
-    print(
-        f"Frames: {len(jpegs)} different ({arguments.frames} FER2013 PublicTest faces, about "
-        f"{arguments.empty_share:.0%} more without a face), median {statistics.median(map(len, jpegs)) / 1000:.1f} kB"
-    )
+    if arguments.scene == "seated":
+        jpegs: list[bytes] | SeatedViewers = SeatedViewers(
+            faces=arguments.frames, seed=arguments.seed, empty_share=arguments.empty_share
+        )
+        print(f"Frames: each viewer seated in their own room, {arguments.frames} FER2013 PublicTest faces in turn, "
+              f"about {arguments.empty_share:.0%} of frames without a face")  # fmt: skip
+    else:
+        jpegs = page_jpegs(arguments.frames, seed=arguments.seed, empty_share=arguments.empty_share)
+        print(
+            f"Frames: {len(jpegs)} different, scattered ({arguments.frames} FER2013 PublicTest faces, about "
+            f"{arguments.empty_share:.0%} more without a face), "
+            f"median {statistics.median(map(len, jpegs)) / 1000:.1f} kB"
+        )
     if arguments.serve:
         context = started_servers(arguments)
     else:
