@@ -8,6 +8,8 @@ with a message naming the variable.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -107,6 +109,11 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # The test database is a file too, as in production, not Django's shared in-memory one:
+            # in that one a write in one thread makes another thread's query fail at once ("database
+            # table is locked") instead of waiting out the timeout above, and live capture writes
+            # from several threads. One file per test run, so that two runs never share it.
+            "TEST": {"NAME": str(Path(tempfile.gettempdir()) / f"reactionsite-test-{os.getpid()}.sqlite3")},
         }
     }
 

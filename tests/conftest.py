@@ -1,11 +1,22 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.factories import OrganizerFactory, ScreeningFactory
+
+
+def pytest_unconfigure(config):  # type: ignore[no-untyped-def]
+    """Django deletes the SQLite test database's file but not its write-ahead log beside it."""
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME") if settings.configured else None
+    if name and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        for suffix in ("-wal", "-shm"):
+            Path(name + suffix).unlink(missing_ok=True)
 
 
 @pytest.fixture(autouse=True)

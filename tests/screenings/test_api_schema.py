@@ -5,6 +5,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from tests.factories import OrganizerFactory
+from tests.screenings.policy_helpers import directives
 
 pytestmark = pytest.mark.django_db
 
@@ -108,9 +109,9 @@ def test_the_swagger_ui_is_served_to_an_organizer_without_an_inline_script(organ
 
 @pytest.mark.parametrize("page", ["/api/docs/", "/api/redoc/"])
 def test_the_docs_pages_relax_only_their_styles(organizer_client, page):
-    policy = organizer_client.get(page)["Content-Security-Policy"]
-    assert "style-src 'self' 'unsafe-inline'" in policy
-    assert "script-src 'self';" in policy
+    policy = directives(organizer_client.get(page))
+    assert policy["style-src"] == ["'self'", "'unsafe-inline'"]
+    assert policy["script-src"] == ["'self'"]
 
 
 def test_the_redoc_page_is_served_to_an_organizer(organizer_client):

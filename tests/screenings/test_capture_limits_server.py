@@ -166,10 +166,10 @@ def test_a_text_message_over_the_message_limit_is_too_large_without_a_seq(served
 
 
 def test_a_message_over_the_servers_limit_drops_the_connection_and_the_next_one_works(served, settings):
-    with served.open() as connection:
+    # The server may drop the connection while the message is still being sent, or after.
+    with served.open() as connection, pytest.raises(ConnectionClosedError) as closed:
         connection.send(bytes(served_limits(settings).server_message_bytes + 1))
-        with pytest.raises(ConnectionClosedError) as closed:
-            connection.recv(timeout=30)
+        connection.recv(timeout=30)
     # Autobahn sends 1009 and closes; the close frame is often lost to the unread rest (1006).
     assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
     with served.open() as connection:

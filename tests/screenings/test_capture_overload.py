@@ -47,8 +47,9 @@ class SlowReader:
         return await read_emotion(image, **options)
 
     async def until_reading(self, count: int) -> None:
-        while self.reading < count:
-            await asyncio.sleep(0.01)
+        async with asyncio.timeout(30):
+            while self.reading < count:
+                await asyncio.sleep(0.01)
 
 
 @pytest.fixture

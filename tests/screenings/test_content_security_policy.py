@@ -4,13 +4,9 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import ParticipantFactory
+from tests.screenings.policy_helpers import directives
 
 pytestmark = pytest.mark.django_db
-
-
-def directives(response) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
-    policy = response["Content-Security-Policy"]
-    return {name: values for name, *values in (part.split() for part in policy.split(";") if part.strip())}
 
 
 @pytest.fixture
