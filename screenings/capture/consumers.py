@@ -48,6 +48,40 @@ def _channel_layer_slot() -> asyncio.Semaphore:
 # How often the live view joins its group again: a live view that lost its membership (Redis restarted
 # empty) hears its screening again within this time.
 LIVE_REJOIN_SECONDS = 3.0
+# The same for a capture socket's participant group, where only a second connection of the participant
+# is announced: rarer, and a crowd's sockets should not load the channel layer.
+CAPTURE_REJOIN_SECONDS = 10.0
+
+
+class StaysInGroup(AsyncWebsocketConsumer):
+    """A consumer that joins its group (``member_of``) again every ``rejoin_seconds`` while it runs.
+
+    Joining again changes nothing while the membership holds. Memberships live in the channel
+    layer: a Redis restarted empty forgets them while the socket stays open (the consumer's
+    connection to Redis comes back), and the consumer would hear nothing more.
+    """
+
+    rejoin_seconds = LIVE_REJOIN_SECONDS
+    member_of: str | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # For as long as the consumer runs, however it ends (a crash included).
+        staying = asyncio.ensure_future(self._stay_in_group())
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            staying.cancel()
+
+    async def _stay_in_group(self) -> None:
+        while True:
+            await asyncio.sleep(self.rejoin_seconds)
+            if self.member_of is not None:
+                try:
+                    async with _channel_layer_slot():
+                        await self.channel_layer.group_add(self.member_of, self.channel_name)
+                except Exception:  # Redis is down: tried again after the next wait
+                    logger.warning("%s could not join its group %s again", self.channel_name, self.member_of,
+                                   exc_info=True)  # fmt: skip
 
 
 def participant_group(participant_id: int) -> str:
@@ -68,7 +102,7 @@ async def _frame_allowed(participant: Participant, limits: capture.CaptureLimits
     return await sync_to_async(frame_allowed, thread_sensitive=False)(participant, limits)
 
 
-class CaptureConsumer(AsyncWebsocketConsumer):
+class CaptureConsumer(StaysInGroup):
     """One participant's frames: classify each, store it as a sample, acknowledge it in order.
 
     Each message is answered by a task of its own, so the next message is taken up at once: a
@@ -79,6 +113,7 @@ class CaptureConsumer(AsyncWebsocketConsumer):
 
     participant: Participant | None = None
     _last_answer: asyncio.Task[None] | None = None
+    rejoin_seconds = CAPTURE_REJOIN_SECONDS
 
     async def connect(self) -> None:
         # When this connection opened: of two connections of one participant, the later one stays.
@@ -103,12 +138,14 @@ class CaptureConsumer(AsyncWebsocketConsumer):
             # other (see capture_replaced), so the older is closed even when both open at once.
             await self.channel_layer.group_add(group, self.channel_name)
             await self.channel_layer.group_send(group, self._announcement())
+        self.member_of = group
         await in_database_thread(
             services.capture_connection_record, participant=participant, channel_name=self.channel_name
         )
         self._tell_organizers({"event": "connected"})
 
     async def disconnect(self, code: int) -> None:
+        self.member_of = None
         if self.participant is None:
             return
         async with _channel_layer_slot():
@@ -135,7 +172,7 @@ class CaptureConsumer(AsyncWebsocketConsumer):
             return
         if self.participant is None:
             return  # already replaced
-        participant, self.participant = self.participant, None
+        participant, self.participant, self.member_of = self.participant, None, None
         await self.close(code=CLOSE_REPLACED)
         async with _channel_layer_slot():
             await self.channel_layer.group_discard(participant_group(participant.pk), self.channel_name)
@@ -253,29 +290,8 @@ class CaptureConsumer(AsyncWebsocketConsumer):
         live_broadcaster(self.channel_layer).tell(participant.screening_id, event)
 
 
-class LiveViewConsumer(AsyncWebsocketConsumer):
+class LiveViewConsumer(StaysInGroup):
     """Pushes an organizer's screening's capture events to the live page; others are refused with 4404."""
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        # For as long as the consumer runs, however it ends (a crash included).
-        staying = asyncio.ensure_future(self._stay_in_group())
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            staying.cancel()
-
-    async def _stay_in_group(self) -> None:
-        """Join the screening's group again every ``LIVE_REJOIN_SECONDS``, which changes nothing while the
-        membership holds. Memberships live in the channel layer: a Redis restarted empty forgets them
-        while this socket stays open (its connection to Redis comes back), and the page would hear nothing
-        more."""
-        while True:
-            await asyncio.sleep(LIVE_REJOIN_SECONDS)
-            if hasattr(self, "group"):
-                try:
-                    await self.channel_layer.group_add(self.group, self.channel_name)
-                except Exception:  # Redis is down: tried again after the next wait
-                    logger.warning("the live view of %s could not join its group again", self.group, exc_info=True)
 
     async def connect(self) -> None:
         await self.accept()
@@ -284,12 +300,14 @@ class LiveViewConsumer(AsyncWebsocketConsumer):
         if user is None or not await in_database_thread(_organizes, user, screening_id):
             await self.close(code=CLOSE_UNKNOWN)
             return
-        self.group = live_group(screening_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        group = live_group(screening_id)
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.member_of = group
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        group, self.member_of = self.member_of, None
+        if group is not None:
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """The live view only listens."""

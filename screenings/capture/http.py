@@ -13,6 +13,7 @@ from inference import InvalidImage, read_emotion_sync
 from screenings import selectors
 from screenings.capture import protocol as capture
 from screenings.capture.admission import busy_error, frame_in_flight
+from screenings.capture.live import tell_live_view_now
 from screenings.capture.rate import frame_allowed
 from screenings.models import EmotionSample, Participant
 
@@ -67,13 +68,22 @@ def _frame_post(request: HttpRequest, token: str) -> JsonResponse:
             raise capture.FrameError("wrong_phase", "this participant is not watching now", frame.seq)
         # The websocket's limit on frames in flight, shared with it: past it, 503 and Retry-After.
         with frame_in_flight(frame.seq):
-            sample = _read_and_store(participant, frame, limits)
+            sample, created = _read_and_store(participant, frame, limits)
     except capture.FrameError as error:
         return _error(error)
-    return JsonResponse(capture.ack_message(frame.seq, sample))
+    ack = capture.ack_message(frame.seq, sample)
+    if created:
+        # As the websocket does: the live view counts stored samples, so a frame sent again is not told.
+        tell_live_view_now(
+            participant.screening_id,
+            {**ack, "event": "sample", "participant": participant.pk, "label": str(participant)},
+        )
+    return JsonResponse(ack)
 
 
-def _read_and_store(participant: Participant, frame: capture.Frame, limits: capture.CaptureLimits) -> EmotionSample:
+def _read_and_store(
+    participant: Participant, frame: capture.Frame, limits: capture.CaptureLimits
+) -> tuple[EmotionSample, bool]:
     if not frame_allowed(participant, limits):
         raise capture.FrameError("rate_limited", "frames arrive faster than the sampling interval allows", frame.seq)
     try:
@@ -81,8 +91,7 @@ def _read_and_store(participant: Participant, frame: capture.Frame, limits: capt
     except InvalidImage as error:
         raise capture.image_error(error, frame.seq) from None
     # Checked again under the participant's lock: they may have withdrawn while the frame was read.
-    sample, _ = capture.sample_from_reading(participant=participant, frame=frame, reading=reading)
-    return sample
+    return capture.sample_from_reading(participant=participant, frame=frame, reading=reading)
 
 
 def _frame_from_request(request: HttpRequest, duration: float | None, limits: capture.CaptureLimits) -> capture.Frame:

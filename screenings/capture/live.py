@@ -13,7 +13,8 @@ import logging
 import weakref
 from typing import Any
 
-from channels.layers import BaseChannelLayer
+from asgiref.sync import async_to_sync
+from channels.layers import BaseChannelLayer, get_channel_layer
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +59,17 @@ def live_broadcaster(channel_layer: BaseChannelLayer) -> LiveBroadcaster:
     if broadcaster is None or broadcaster.channel_layer is not channel_layer:
         broadcaster = _broadcasters[loop] = LiveBroadcaster(channel_layer)
     return broadcaster
+
+
+def tell_live_view_now(screening_id: int, event: dict[str, Any]) -> None:
+    """Send one event to the screening's live view from sync code (the HTTP fallback), at once.
+
+    A frame over HTTP is one request, so there is nothing to gather it with. Best effort, as
+    the broadcaster is: with the channel layer down the frame is still stored and acknowledged.
+    """
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            live_group(screening_id), {"type": "live.events", "events": [event]}
+        )
+    except Exception:
+        logger.exception("could not tell screening %s's live view about a frame sent over HTTP", screening_id)

@@ -15,7 +15,8 @@ from tests.deploy.stack import NGINX, REDIS_SERVER, OwnRedis, Stack, manage, red
 
 LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
-DATABASE = "reactionsite_scaleout"
+# One database per test run, so that two runs on one server never drop each other's.
+DATABASE = f"reactionsite_scaleout_{os.getpid()}"
 # Redis databases of the scale-out stack (channel layer, cache, RQ): the worker recovery test has 15.
 SCALE_OUT_REDIS_DB = 13
 

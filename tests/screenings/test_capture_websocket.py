@@ -1,12 +1,15 @@
 """The capture protocol over a real websocket (Channels' WebsocketCommunicator)."""
 
+import asyncio
 import json
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
+from screenings.capture import consumers
 from screenings.capture.routing import websocket_urlpatterns
 from screenings.models import EmotionSample, Participant
 from tests.factories import ParticipantFactory, ScreeningFactory
@@ -265,6 +268,25 @@ async def test_a_newer_connection_replaces_the_older_which_is_closed_with_4409(w
     assert await closed_with(older) == 4409
     ack = await exchange(newer, frame_message(1, 1.0, empty_jpeg()))
     assert ack["type"] == "ack"
+    await newer.disconnect()
+
+
+async def test_an_older_connection_is_replaced_even_after_the_channel_layer_forgot_its_group(
+    watcher, monkeypatch, settings
+):
+    monkeypatch.setattr(consumers.CaptureConsumer, "rejoin_seconds", 0.05)
+    # The in-memory layer, whose memberships the test can take away (tests/deploy/ restarts a real Redis).
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    older = await open_socket(watcher.token)
+    layer = get_channel_layer()
+    group = consumers.participant_group(watcher.pk)
+    # What a Redis restarted empty does to every group membership, while the socket stays open.
+    layer.groups.clear()
+    async with asyncio.timeout(10):
+        while group not in layer.groups:
+            await asyncio.sleep(0.01)
+    newer = await open_socket(watcher.token)
+    assert await closed_with(older) == 4409
     await newer.disconnect()
 
 

@@ -4,11 +4,14 @@ import asyncio
 import json
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 
 from screenings import selectors
@@ -17,7 +20,7 @@ from screenings.capture.live import live_group
 from screenings.capture.routing import websocket_urlpatterns
 from screenings.models import Participant
 from tests.factories import EmotionSampleFactory, OrganizerFactory, ParticipantFactory, ScreeningFactory
-from tests.screenings.capture_helpers import frame_message
+from tests.screenings.capture_helpers import face_jpeg, frame_message
 
 State = Participant.State
 
@@ -106,6 +109,26 @@ class TestLiveSocket:
         await capture.disconnect()
         await live.disconnect()
 
+    async def test_a_frame_sent_over_http_reaches_the_live_view_once(self):
+        organizer = await database_sync_to_async(OrganizerFactory)(username="olga")
+        screening = await database_sync_to_async(ScreeningFactory)(owner=organizer)
+        watcher = await database_sync_to_async(ParticipantFactory)(screening=screening, state=State.WATCHING)
+        live = await self.live_socket(organizer, screening.pk)
+
+        def post(seq: int) -> dict:
+            url = reverse("capture-frame", args=[watcher.token])
+            image = SimpleUploadedFile("frame.jpg", face_jpeg(), content_type="image/jpeg")
+            return Client().post(url, {"seq": seq, "media_time": "2.0", "image": image}).json()
+
+        # The second is the first sent again: stored once, so told once.
+        for seq in (0, 1):
+            assert (await sync_to_async(post)(seq))["type"] == "ack"
+        sample = json.loads(await live.receive_from(timeout=10))
+        assert sample["event"] == "sample" and sample["participant"] == watcher.pk
+        assert sample["media_time"] == 2.0 and sample["face"] is True and sample["label"] == str(watcher)
+        assert await live.receive_nothing(timeout=0.5)
+        await live.disconnect()
+
     async def test_another_organizer_is_closed_with_4404(self):
         owner = await database_sync_to_async(OrganizerFactory)(username="owen")
         stranger = await database_sync_to_async(OrganizerFactory)(username="mallory")
@@ -117,7 +140,7 @@ class TestLiveSocket:
     async def test_a_live_view_whose_group_the_channel_layer_forgot_hears_its_screening_again(
         self, monkeypatch, settings
     ):
-        monkeypatch.setattr(consumers, "LIVE_REJOIN_SECONDS", 0.05)
+        monkeypatch.setattr(consumers.LiveViewConsumer, "rejoin_seconds", 0.05)
         # The in-memory layer, whose memberships the test can take away (tests/deploy/ restarts a real Redis).
         settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
         organizer = await database_sync_to_async(OrganizerFactory)(username="olga")
