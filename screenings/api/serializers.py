@@ -7,11 +7,15 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inference import MINIMUM_INTERVAL
 from screenings.analyses.progress import analysis_progress
-from screenings.models import Answer, MediaAnalysis, Participant, Question, Scene, Screening
+from screenings.models import Answer, MediaAnalysis, Participant, Question, Scene, Screening, Segment
+from screenings.rules.segments import EXAMPLE
+from screenings.selectors.segments import segment_summary
 from screenings.services import MAX_INVITES_PER_REQUEST
 from screenings.web.links import open_link_url, participant_link_url
 
@@ -105,6 +109,40 @@ class SceneSerializer(serializers.ModelSerializer):
         current = {"start": self.instance.start, "end": self.instance.end} if self.instance else {}
         _run_model_clean(Scene(**{**current, **attrs}))
         return attrs
+
+
+class SegmentSerializer(serializers.ModelSerializer):
+    """A segment: its name and rules (checked by ``services.segment_create``/``segment_update``), and its size."""
+
+    rules = serializers.JSONField(
+        required=False,
+        help_text=f"Rules every member meets, e.g. {EXAMPLE}: a question's choices (in) or range (min, max) with "
+        'an optional phase ("before"/"after"), panel_id or label (lists), capture ("live" or "recording"), '
+        "min_face_rate (0 to 1). Read back normalised, each question rule with its phase.",
+    )
+    described = serializers.SerializerMethodField()
+    participants = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Segment
+        fields = ["id", "name", "rules", "described", "participants"]
+
+    def _summary(self, segment: Segment) -> dict[str, Any]:
+        # Both read-only fields come from one look-up of the members.
+        cache = self.context.setdefault("segment_summaries", {})
+        if segment.pk not in cache:
+            cache[segment.pk] = segment_summary(segment)
+        return cache[segment.pk]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_described(self, segment: Segment) -> list[str]:
+        """Each rule in words."""
+        return self._summary(segment)["described"]
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_participants(self, segment: Segment) -> int:
+        """How many of the screening's participants meet every rule."""
+        return self._summary(segment)["participants"]
 
 
 class ParticipantSerializer(serializers.ModelSerializer):

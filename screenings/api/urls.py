@@ -11,6 +11,7 @@ nested = DefaultRouter(trailing_slash=True)
 nested.include_root_view = False
 nested.register("questions", views.QuestionViewSet, basename="screening-question")
 nested.register("scenes", views.SceneViewSet, basename="screening-scene")
+nested.register("segments", views.SegmentViewSet, basename="screening-segment")
 nested.register("participants", views.ParticipantViewSet, basename="screening-participant")
 nested.register("answers", views.AnswerViewSet, basename="screening-answer")
 

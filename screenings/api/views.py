@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from screenings import selectors, services
 from screenings.api import serializers
 from screenings.api.throttles import InviteRateThrottle
-from screenings.models import Answer, Participant, Question, Scene, Screening
+from screenings.models import Answer, Participant, Question, Scene, Screening, Segment
 from screenings.reports.builder import screening_report
 from screenings.reports.options import ReportOptions, ReportOptionsForm
 from screenings.web.downloads import export_response
@@ -153,6 +153,30 @@ class SceneViewSet(ScreeningScopedMixin, viewsets.ModelViewSet):
         services.scene_delete(scene=instance)
 
 
+class SegmentViewSet(ScreeningScopedMixin, viewsets.ModelViewSet):
+    """Segments of a screening's audience, by name and rules; a report or download takes one as ?segment=<id>."""
+
+    serializer_class = serializers.SegmentSerializer
+    queryset = Segment.objects.none()
+    # A segment is changed a field at a time (PATCH); there is no whole replacement.
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Segment]:
+        return self.get_screening().segments.all()
+
+    def perform_create(self, serializer: serializers.SegmentSerializer) -> None:
+        data = serializer.validated_data
+        serializer.instance = services.segment_create(
+            screening=self.get_screening(), name=data["name"], rules=data.get("rules", [])
+        )
+
+    def perform_update(self, serializer: serializers.SegmentSerializer) -> None:
+        serializer.instance = services.segment_update(segment=serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance: Segment) -> None:
+        services.segment_delete(segment=instance)
+
+
 class ParticipantViewSet(
     ScreeningScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -219,6 +243,9 @@ REPORT_OPTION_PARAMETERS = [
     OpenApiParameter(
         "threshold", float, description="percentage of frames with a face (0-100) below which a participant is flagged"
     ),
+    OpenApiParameter(
+        "segment", int, description="only this segment's participants (the id of one of the screening's segments)"
+    ),
 ]
 
 
@@ -230,7 +257,10 @@ def _report_options(request: Request, screening: Screening) -> ReportOptions:
 
 
 class ReportView(ScreeningScopedMixin, APIView):
-    """The combined report as JSON: funnel, quality, timeline, summaries, top moments, before/after."""
+    """The combined report as JSON: funnel, quality, timeline, summaries, top moments, before/after.
+
+    With ``?segment=<id>`` every figure counts only that segment's participants (``segment`` says which).
+    """
 
     @extend_schema(parameters=REPORT_OPTION_PARAMETERS, responses=OpenApiTypes.OBJECT, operation_id="screenings_report")
     def get(self, request: Request, screening_pk: int) -> Response:

@@ -14,6 +14,7 @@ from screenings.models.study import (
     Scene,
     Screening,
     ScreeningQuerySet,
+    Segment,
     stimulus_upload_path,
     validate_stimulus_size,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "Scene",
     "Screening",
     "ScreeningQuerySet",
+    "Segment",
     "TimelineSlot",
     "new_participant_token",
     "stimulus_upload_path",

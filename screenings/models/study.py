@@ -1,4 +1,4 @@
-"""What a study is: a screening, the questions it asks and the scenes of its stimulus."""
+"""What a study is: a screening, the questions it asks, the scenes of its stimulus and the segments of its audience."""
 
 from __future__ import annotations
 
@@ -249,3 +249,22 @@ class Scene(models.Model):
     def clean(self) -> None:
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise ValidationError({"end": "A scene must end after it starts."})
+
+
+class Segment(models.Model):
+    """A part of a screening's audience, defined by rules on what they answered and how they took part.
+
+    ``rules`` is a list of rule objects, all of which a participant must meet (checked and
+    normalised by ``screenings.rules.segments``); reports and downloads can be restricted to it.
+    """
+
+    screening = models.ForeignKey(Screening, on_delete=models.CASCADE, related_name="segments")
+    name = models.CharField(max_length=100)
+    rules = models.JSONField(default=list, blank=True, help_text="Every rule must hold (see the report's help).")
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["screening", "name"], name="unique_segment_name_per_screening")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,7 +1,8 @@
 """Report aggregates, read from the running totals (``screenings.services.totals``) so that neither
 the time nor the number of queries grows with the number of samples or participants.
 
-Every aggregate leaves out participants marked ``excluded_from_reports``.
+Every aggregate leaves out participants marked ``excluded_from_reports``; given ``members`` (a
+segment's participant ids), it counts only them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from screenings.rules.questions import (
 )
 from screenings.rules.slots import SLOT_EPSILON
 from screenings.selectors.reports import (
+    Members,
     SlotTotals,
     included_answer_rows,
     included_faces_within,
@@ -55,9 +57,9 @@ FUNNEL_LABELS = {
 }  # fmt: skip
 
 
-def funnel(screening: Screening) -> dict[str, int]:
+def funnel(screening: Screening, *, members: Members = None) -> dict[str, int]:
     """How many participants reached each step (a participant further on counts for the steps before)."""
-    counts = Counter(participant_states(screening))
+    counts = Counter(participant_states(screening, members=members))
     order = [State.INVITED, State.CONSENTED, State.BEFORE_DONE, State.WATCHING, State.WATCHED, State.AFTER_DONE,
              State.COMPLETED]  # fmt: skip
     reached = {}
@@ -99,10 +101,11 @@ def data_quality(
     *,
     threshold: float = DEFAULT_QUALITY_THRESHOLD,
     stats: dict[int, dict[str, Any]] | None = None,
+    members: Members = None,
 ) -> list[ParticipantQuality]:
     """Samples and face-found rate per participant who started watching, flagged below ``threshold``."""
-    stats = participant_sample_stats(screening) if stats is None else stats
-    participants = watchers(screening)
+    stats = participant_sample_stats(screening, members=members) if stats is None else stats
+    participants = watchers(screening, members=members)
     return [
         ParticipantQuality(
             participant_id=participant.pk,
@@ -143,6 +146,7 @@ def timeline(
     bin_seconds: float | None = None,
     smoothing: int = 1,
     slots: SlotTotals | None = None,
+    members: Members = None,
 ) -> list[TimelineBin]:
     """Mean probability of each emotion per time bin across included participants' faces.
 
@@ -151,7 +155,7 @@ def timeline(
     sampling interval for a longer bin. ``smoothing`` > 1 averages each bin with its neighbours
     (a centred moving average over that many bins).
     """
-    slots = included_slots(screening) if slots is None else slots
+    slots = included_slots(screening, members=members) if slots is None else slots
     per_bin = bin_slots(slots.width, bin_seconds)
     if not len(slots.slots):
         return []
@@ -198,16 +202,19 @@ def _shares(counts: dict[str, int]) -> dict[str, float]:
     return {emotion: (counts.get(emotion, 0) / total if total else 0.0) for emotion in EMOTIONS}
 
 
-def scene_summaries(screening: Screening, *, slots: SlotTotals | None = None) -> list[dict[str, Any]]:
+def scene_summaries(
+    screening: Screening, *, slots: SlotTotals | None = None, members: Members = None
+) -> list[dict[str, Any]]:
     """The reaction summary and mean probabilities within each scene over included faces.
 
     The slots wholly inside a scene come from the slot totals; the samples in the slot or two
     that a scene's edges cut through are read one by one (one query for all scenes).
     """
-    slots = included_slots(screening) if slots is None else slots
+    slots = included_slots(screening, members=members) if slots is None else slots
     defined = screening_scenes(screening)
     edges = {scene.pk: _scene_edges(scene.start, scene.end, slots.width) for scene in defined}
-    edge_samples = included_faces_within(screening, [span for spans in edges.values() for span in spans[1]])
+    edge_spans = [span for scene_spans in edges.values() for span in scene_spans[1]]
+    edge_samples = included_faces_within(screening, edge_spans, members=members)
     scenes = []
     for scene in defined:
         (first, stop), spans = edges[scene.pk]
@@ -378,19 +385,19 @@ class QuestionReport:
     texts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # free text: phase -> the answers
 
 
-def before_after(screening: Screening) -> list[QuestionReport]:
+def before_after(screening: Screening, *, members: Members = None) -> list[QuestionReport]:
     """Each question's answer distribution per phase; for numeric questions asked in both, each participant's change.
 
     Distributions follow the question's scale (``AnswerScale``); free-text answers are listed
     with their participant instead (``texts``).
     """
-    answers = list(included_answer_rows(screening))
+    answers = list(included_answer_rows(screening, members=members))
     scales = answer_scales(screening, answers)
     by_question: dict[int, list[tuple[str, int, Any]]] = defaultdict(list)
     for question_id, phase, participant_id, value in answers:
         by_question[question_id].append((phase, participant_id, value))
     has_text = any(scale.question.kind == Question.Kind.TEXT for scale in scales.values())
-    names = included_participant_names(screening) if has_text else {}
+    names = included_participant_names(screening, members=members) if has_text else {}
     reports = []
     for question in screening_questions(screening):
         scale = scales[question.pk]
@@ -430,10 +437,10 @@ def _add_changes(report: QuestionReport, answers: list[tuple[str, int, Any]]) ->
 
 
 def emotion_means_by_participant(
-    screening: Screening, *, stats: dict[int, dict[str, Any]] | None = None
+    screening: Screening, *, stats: dict[int, dict[str, Any]] | None = None, members: Members = None
 ) -> dict[int, dict[str, float]]:
     """Each included participant's mean probability of each emotion over their faces while watching."""
-    stats = participant_sample_stats(screening) if stats is None else stats
+    stats = participant_sample_stats(screening, members=members) if stats is None else stats
     return {
         participant: {e: float(row[e]) for e in EMOTIONS}
         for participant, row in stats.items()
@@ -441,14 +448,16 @@ def emotion_means_by_participant(
     }
 
 
-def emotion_by_answer(screening: Screening, *, stats: dict[int, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def emotion_by_answer(
+    screening: Screening, *, stats: dict[int, dict[str, Any]] | None = None, members: Members = None
+) -> list[dict[str, Any]]:
     """For each after-question but free text: participants grouped by their answer, with their mean emotions.
 
     Answers are grouped and ordered as in ``before_after`` (choices in the question's order,
     numbers in the same histogram bins).
     """
-    means = emotion_means_by_participant(screening, stats=stats)
-    answers = list(included_answer_rows(screening))
+    means = emotion_means_by_participant(screening, stats=stats, members=members)
+    answers = list(included_answer_rows(screening, members=members))
     scales = answer_scales(screening, answers)
     groups: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for question_id, phase, participant_id, value in answers:

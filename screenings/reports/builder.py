@@ -6,10 +6,13 @@ from dataclasses import asdict
 from typing import Any
 
 from inference import EMOTIONS
-from screenings.models import Participant, Question, Screening
-from screenings.reports import aggregates
+from screenings.models import Participant, Question, Screening, Segment
+from screenings.reports import aggregates, metrics
 from screenings.rules.questions import answer_text
+from screenings.selectors import metrics as metric_selectors
 from screenings.selectors import reports as selectors
+from screenings.selectors.reports import Members
+from screenings.selectors.segments import segment_members, segment_summary
 
 # Table 1 on the participant's page: this many timestamps a block, so the whole stimulus shows.
 TABLE1_BLOCK = 20
@@ -21,18 +24,25 @@ def screening_report(
     bin_seconds: float | None = None,
     smoothing: int = 1,
     threshold: float = aggregates.DEFAULT_QUALITY_THRESHOLD,
+    segment: Segment | None = None,
 ) -> dict[str, Any]:
-    """Everything the screening report shows, as JSON-ready data."""
+    """Everything the screening report shows, as JSON-ready data; with ``segment``, of its participants only.
+
+    ``segment`` says which segment (its rules and size, None for everyone); every figure after it
+    (funnel, quality, timeline, summaries, scenes, top moments, answers) counts only its members.
+    """
+    members = segment_members(segment) if segment is not None else None
     # One read of the slot totals serves the timeline and the scenes; one of the participants'
     # totals serves data quality, the summary and emotion-by-answer.
-    stats = selectors.participant_sample_stats(screening)
+    stats = selectors.participant_sample_stats(screening, members=members)
     excluded = {participant for participant, entry in stats.items() if entry["excluded"]}
-    slots = selectors.included_slots(screening, excluded=excluded)
+    slots = selectors.included_slots(screening, excluded=excluded, members=members)
     bins = aggregates.timeline(screening, bin_seconds=bin_seconds, smoothing=smoothing, slots=slots)
-    quality = aggregates.data_quality(screening, threshold=threshold, stats=stats)
-    funnel = aggregates.funnel(screening)
+    quality = aggregates.data_quality(screening, threshold=threshold, stats=stats, members=members)
+    funnel = aggregates.funnel(screening, members=members)
     return {
         "screening": {"id": screening.pk, "title": screening.title, "duration": screening.stimulus_duration},
+        "segment": None if segment is None else segment_summary(segment, members=members),
         "emotions": list(EMOTIONS),
         "funnel": funnel,
         "funnel_steps": [{"step": step, "label": aggregates.FUNNEL_LABELS[step], "count": count}
@@ -50,11 +60,32 @@ def screening_report(
             "bins": [{"start": b.start, "participants": b.participants, **b.means} for b in bins],
         },
         "reaction_summary": aggregates.reaction_summary_from_stats(screening, stats),
-        "scenes": aggregates.scene_summaries(screening, slots=slots),
+        "scenes": aggregates.scene_summaries(screening, slots=slots, members=members),
         "top_moments": aggregates.top_moments(bins),
-        "before_after": before_after_items(screening),
-        "emotion_by_answer": emotion_by_answer_items(screening, stats=stats),
+        "before_after": before_after_items(screening, members=members),
+        "emotion_by_answer": emotion_by_answer_items(screening, stats=stats, members=members),
+        **metrics_items(screening, bin_seconds=bin_seconds, smoothing=smoothing, members=members),
     }  # fmt: skip
+
+
+def metrics_items(
+    screening: Screening, *, bin_seconds: float | None, smoothing: int, members: Members
+) -> dict[str, Any]:
+    """The report's ``metrics`` (per bin and per scene, with 95% intervals) and ``synchrony`` (docs/metrics.md)."""
+    per_bin = aggregates.bin_slots(float(screening.sampling_interval), bin_seconds)
+    bin_means = metric_selectors.viewer_bin_means(screening, bin_slots=per_bin, members=members)
+    scenes = selectors.screening_scenes(screening)
+    scene_means = metric_selectors.viewer_scene_means(screening, scenes, members=members)
+    width = float(bin_seconds or screening.sampling_interval)
+    labels = selectors.included_participant_names(screening, members=members)
+    return {
+        "metrics": {
+            "confidence": metrics.CONFIDENCE,
+            "bins": metrics.bin_metrics(bin_means, bin_seconds=width, smoothing=smoothing),
+            "scenes": metrics.scene_metrics(scene_means, scenes),
+        },
+        "synchrony": metrics.synchrony(bin_means, smoothing=smoothing, labels=labels),
+    }
 
 
 def _shown_as(question: Question) -> str:
@@ -64,7 +95,7 @@ def _shown_as(question: Question) -> str:
     return "histogram" if question.kind in aggregates.HISTOGRAM_KINDS else "bars"
 
 
-def before_after_items(screening: Screening) -> list[dict[str, Any]]:
+def before_after_items(screening: Screening, *, members: Members = None) -> list[dict[str, Any]]:
     """Each question's answers before and after, and the change for numeric questions asked in both.
 
     ``categories`` is the axis in the order shown (every choice and scale point, or the
@@ -77,14 +108,17 @@ def before_after_items(screening: Screening) -> list[dict[str, Any]]:
             "chart": None if report.question.kind == Question.Kind.TEXT else f"question-{report.question.pk}",
             "categories": report.categories, "distributions": report.distributions, "texts": report.texts,
             "changes": report.changes, "mean_change": report.mean_change,
+            "paired_test": metrics.paired_change([change["change"] for change in report.changes]),
         }
-        for report in aggregates.before_after(screening)
+        for report in aggregates.before_after(screening, members=members)
     ]  # fmt: skip
 
 
-def emotion_by_answer_items(screening: Screening, *, stats: dict | None = None) -> list[dict[str, Any]]:
+def emotion_by_answer_items(
+    screening: Screening, *, stats: dict | None = None, members: Members = None
+) -> list[dict[str, Any]]:
     """Participants grouped by each after-answer, with their mean emotions while watching."""
-    tables = aggregates.emotion_by_answer(screening, stats=stats)
+    tables = aggregates.emotion_by_answer(screening, stats=stats, members=members)
     return [{**table, "chart": f"answer-{table['question_id']}"} for table in tables]
 
 

@@ -2,12 +2,14 @@
 
 Every read leaves out participants marked ``excluded_from_reports``. The set of excluded
 participants is read once per report (``excluded_participant_ids``) and passed along.
+``members`` (a segment's participant ids, ``selectors.segments.segment_members``) restricts a
+read to them; None reads the whole audience.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 from django.db.models import Q, QuerySet
@@ -27,17 +29,28 @@ from screenings.models.samples import DOMINANT_FIELDS, SLOT_TOTAL_COLUMNS
 from screenings.rules.slots import slot_width
 from screenings.selectors.samples import slot_rows
 
+# A segment's participant ids, or None for everyone.
+Members: TypeAlias = frozenset[int] | None
 
-def included_samples(screening: Screening) -> QuerySet[EmotionSample]:
-    """The screening's samples without those of excluded participants.
+
+def audience(screening: Screening, members: Members = None) -> QuerySet[Participant]:
+    """The screening's participants, or only ``members`` of them."""
+    participants = screening.participants.all()
+    return participants if members is None else participants.filter(pk__in=members)
+
+
+def included_samples(screening: Screening, *, members: Members = None) -> QuerySet[EmotionSample]:
+    """The screening's samples without those of excluded participants (and only ``members``' when given).
 
     Selected through the participants, so the database walks the (participant, media time)
     index: rows come out in the order downloads want without sorting hundreds of thousands.
     """
-    return EmotionSample.objects.filter(participant__in=screening.participants.filter(excluded_from_reports=False))
+    return EmotionSample.objects.filter(
+        participant__in=audience(screening, members).filter(excluded_from_reports=False)
+    )
 
 
-def participant_sample_stats(screening: Screening) -> dict[int, dict[str, Any]]:
+def participant_sample_stats(screening: Screening, *, members: Members = None) -> dict[int, dict[str, Any]]:
     """Per participant: samples, faces, mean of each emotion, and how often each emotion was dominant.
 
     Read from the participants' running totals (one row each), not from the samples.
@@ -46,7 +59,10 @@ def participant_sample_stats(screening: Screening) -> dict[int, dict[str, Any]]:
     these stats need no other look-up of who is excluded.
     """
     stats: dict[int, dict[str, Any]] = {}
-    for totals in ParticipantTotals.objects.filter(screening=screening).select_related("participant"):
+    totals_rows = ParticipantTotals.objects.filter(screening=screening)
+    if members is not None:
+        totals_rows = totals_rows.filter(participant_id__in=members)
+    for totals in totals_rows.select_related("participant"):
         faces = totals.faces
         dominant = {emotion: getattr(totals, field) for emotion, field in DOMINANT_FIELDS.items()}
         stats[totals.participant_id] = {
@@ -74,18 +90,21 @@ class SlotTotals:
 SLOT_COLUMNS = ["slot", *SLOT_TOTAL_COLUMNS]
 
 
-def included_slots(screening: Screening, *, excluded: set[int] | None = None) -> SlotTotals:
+def included_slots(screening: Screening, *, excluded: set[int] | None = None, members: Members = None) -> SlotTotals:
     """The screening's timeline slots less what excluded participants put in them.
 
     Excluded participants are few, so their samples are summed again and subtracted; everyone
     else is read from the running totals. ``excluded`` (the excluded participants' ids) saves
-    reading them when the caller already has them.
+    reading them when the caller already has them. A segment's ``members`` are summed from
+    their own samples instead (in SQL, one row per slot).
     """
     width = slot_width(screening)
+    excluded = excluded_participant_ids(screening) if excluded is None else excluded
+    if members is not None:
+        return _slot_totals(width, _members_slot_table(screening, width, members - excluded))
     table = np.array(
         TimelineSlot.objects.filter(screening=screening).order_by("slot").values_list(*SLOT_COLUMNS), dtype=np.float64
     ).reshape(-1, len(SLOT_COLUMNS))
-    excluded = excluded_participant_ids(screening) if excluded is None else excluded
     if excluded and len(table):
         position = {int(slot): index for index, slot in enumerate(table[:, 0])}
         samples = EmotionSample.objects.filter(screening=screening, participant_id__in=excluded)
@@ -93,6 +112,19 @@ def included_slots(screening: Screening, *, excluded: set[int] | None = None) ->
             index = position.get(int(row["slot"]))
             if index is not None:
                 table[index, 1:] -= [row[column] or 0.0 for column in SLOT_TOTAL_COLUMNS]
+    return _slot_totals(width, table)
+
+
+def _members_slot_table(screening: Screening, width: float, members: frozenset[int]) -> np.ndarray:
+    """The SLOT_COLUMNS table of only ``members``' faces."""
+    samples = EmotionSample.objects.filter(screening=screening, participant_id__in=members)
+    rows = slot_rows(samples, width) if members else []
+    table = [[row["slot"], *(row[column] or 0.0 for column in SLOT_TOTAL_COLUMNS)] for row in rows]
+    return np.array(table, dtype=np.float64).reshape(-1, len(SLOT_COLUMNS))
+
+
+def _slot_totals(width: float, table: np.ndarray) -> SlotTotals:
+    """A SLOT_COLUMNS table as SlotTotals, slots without faces left out."""
     table = table[table[:, 1] > 0.5] if len(table) else table
     return SlotTotals(
         width=width,
@@ -110,7 +142,7 @@ def excluded_participant_ids(screening: Screening) -> set[int]:
 
 
 def included_faces_within(
-    screening: Screening, spans: list[tuple[float, float]]
+    screening: Screening, spans: list[tuple[float, float]], *, members: Members = None
 ) -> list[tuple[float, str, np.ndarray]]:
     """Included faces whose media time lies in any of ``spans``: (media time, dominant emotion, probabilities)."""
     if not spans:
@@ -118,29 +150,29 @@ def included_faces_within(
     within = Q()
     for low, high in spans:
         within |= Q(media_time__gte=low, media_time__lt=high)
-    rows = included_samples(screening).filter(within, face_found=True).values_list("media_time", "dominant_emotion",
-                                                                                    *EMOTIONS)  # fmt: skip
+    faces = included_samples(screening, members=members).filter(within, face_found=True)
+    rows = faces.values_list("media_time", "dominant_emotion", *EMOTIONS)
     return [(row[0], row[1], np.array(row[2:], dtype=np.float64)) for row in rows]
 
 
-def participant_states(screening: Screening) -> list[str]:
+def participant_states(screening: Screening, *, members: Members = None) -> list[str]:
     """Every participant's journey state, for the funnel."""
-    return list(screening.participants.values_list("state", flat=True))
+    return list(audience(screening, members).values_list("state", flat=True))
 
 
-def watchers(screening: Screening) -> QuerySet[Participant]:
+def watchers(screening: Screening, *, members: Members = None) -> QuerySet[Participant]:
     """The participants who started watching, in id order."""
-    return screening.participants.exclude(watch_started_at=None).order_by("pk")
+    return audience(screening, members).exclude(watch_started_at=None).order_by("pk")
 
 
-def included_participants(screening: Screening) -> QuerySet[Participant]:
+def included_participants(screening: Screening, *, members: Members = None) -> QuerySet[Participant]:
     """The participants the reports count, in id order."""
-    return screening.participants.filter(excluded_from_reports=False).order_by("pk")
+    return audience(screening, members).filter(excluded_from_reports=False).order_by("pk")
 
 
-def included_participant_names(screening: Screening) -> dict[int, str]:
+def included_participant_names(screening: Screening, *, members: Members = None) -> dict[int, str]:
     """Each included participant's name as pages show it (id, label, panel id), by id."""
-    return {participant.pk: str(participant) for participant in included_participants(screening)}
+    return {participant.pk: str(participant) for participant in included_participants(screening, members=members)}
 
 
 def screening_questions(screening: Screening) -> list[Question]:
@@ -151,17 +183,22 @@ def screening_scenes(screening: Screening) -> list[Scene]:
     return list(screening.scenes.all())
 
 
-def included_answer_rows(screening: Screening, *, phase: str | None = None) -> QuerySet:
-    """(question id, phase, participant id, value) of each included participant's answers."""
+def _included_answers(screening: Screening, members: Members) -> QuerySet[Answer]:
     answers = Answer.objects.filter(participant__screening=screening, participant__excluded_from_reports=False)
+    return answers if members is None else answers.filter(participant_id__in=members)
+
+
+def included_answer_rows(screening: Screening, *, phase: str | None = None, members: Members = None) -> QuerySet:
+    """(question id, phase, participant id, value) of each included participant's answers."""
+    answers = _included_answers(screening, members)
     if phase is not None:
         answers = answers.filter(phase=phase)
     return answers.values_list("question_id", "phase", "participant_id", "value")
 
 
-def included_answers(screening: Screening) -> QuerySet[Answer]:
+def included_answers(screening: Screening, *, members: Members = None) -> QuerySet[Answer]:
     """The included participants' answers with their participant and question, by participant and phase."""
-    answers = Answer.objects.filter(participant__screening=screening, participant__excluded_from_reports=False)
+    answers = _included_answers(screening, members)
     return answers.select_related("participant", "question").order_by("participant_id", "phase")
 
 

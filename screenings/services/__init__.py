@@ -72,6 +72,12 @@ from screenings.services.screenings import (
     stimulus_upload_hold,
     stimulus_upload_release,
 )
+from screenings.services.segments import (
+    segment_create,
+    segment_delete,
+    segment_fields_checked,
+    segment_update,
+)
 from screenings.services.tokens import (
     api_token_create,
     api_token_revoke,
@@ -132,6 +138,10 @@ __all__ = [
     "screening_open",
     "screening_save",
     "screening_update",
+    "segment_create",
+    "segment_delete",
+    "segment_fields_checked",
+    "segment_update",
     "stimulus_duration_read",
     "stimulus_upload_held",
     "stimulus_upload_hold",
