@@ -1,0 +1,180 @@
+"""The report's emotion metrics with their uncertainty across viewers (the formulas: docs/metrics.md).
+
+Every metric is first computed per viewer (a viewer's mean in a bin or scene), and the audience's
+figure is the mean over viewers with a 95% confidence interval from Student's t over those viewer
+values: viewers, not samples, are the independent units, so a viewer with many samples in a bin
+does not narrow the interval.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+from inference import EMOTIONS
+from screenings.models import Scene
+from screenings.selectors.metrics import ViewerMeans
+
+POSITIVE = ("happy",)
+NEGATIVE = ("angry", "disgust", "fear", "sad")
+# Synchrony needs this many bins that a viewer and the rest of the audience both have.
+MIN_COMMON_BINS = 3
+CONFIDENCE = 0.95
+CURVES = ("valence", "expressiveness", "attention")
+
+
+def _column(emotion: str) -> int:
+    return EMOTIONS.index(emotion)
+
+
+def viewer_curves(means: ViewerMeans) -> dict[str, np.ndarray]:
+    """Each viewer's valence, expressiveness and attention per group (viewers by groups, NaN where none)."""
+    emotions = means.emotions
+    positive = sum(emotions[..., _column(emotion)] for emotion in POSITIVE)
+    negative = sum(emotions[..., _column(emotion)] for emotion in NEGATIVE)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        attention = means.attending / means.samples
+    return {
+        "valence": positive - negative,
+        "expressiveness": 1.0 - emotions[..., _column("neutral")],
+        "attention": attention,
+    }
+
+
+def estimate(values: np.ndarray) -> dict[str, Any]:
+    """The mean of the finite ``values`` with its 95% t interval; bounds are None below two values."""
+    finite = values[np.isfinite(values)]
+    count = len(finite)
+    if not count:
+        return {"mean": None, "lower": None, "upper": None, "viewers": 0}
+    mean = float(finite.mean())
+    if count < 2:
+        return {"mean": mean, "lower": None, "upper": None, "viewers": 1}
+    half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, count - 1) * finite.std(ddof=1) / math.sqrt(count))
+    return {"mean": mean, "lower": mean - half, "upper": mean + half, "viewers": count}
+
+
+def smooth_rows(matrix: np.ndarray, window: int) -> np.ndarray:
+    """Each row's centred moving average over ``window`` columns, over the values it has (NaN stays NaN)."""
+    if window <= 1 or not matrix.size:
+        return matrix
+    half = window // 2
+    finite = np.isfinite(matrix)
+    sums = _window_sums(np.where(finite, matrix, 0.0), half)
+    counts = _window_sums(finite.astype(float), half)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(finite, sums / counts, np.nan)
+
+
+def _window_sums(matrix: np.ndarray, half: int) -> np.ndarray:
+    """Each row's sums over the columns from ``half`` before to ``half`` after each column (fewer at the edges)."""
+    padded = np.pad(matrix, ((0, 0), (half, half)))
+    running = np.concatenate([np.zeros((matrix.shape[0], 1)), np.cumsum(padded, axis=1)], axis=1)
+    return running[:, 2 * half + 1 :] - running[:, : -(2 * half + 1)]
+
+
+def bin_metrics(means: ViewerMeans, *, bin_seconds: float, smoothing: int = 1) -> list[dict[str, Any]]:
+    """Per time bin: each metric across viewers, and how many viewers had a sample in the bin."""
+    curves = {name: smooth_rows(curve, smoothing) for name, curve in viewer_curves(means).items()}
+    return [
+        {
+            "start": round(float(group) * bin_seconds, 6),
+            "viewers": int(np.isfinite(means.samples[:, column]).sum()),
+            **{name: estimate(curve[:, column]) for name, curve in curves.items()},
+        }
+        for column, group in enumerate(means.groups)
+    ]
+
+
+def scene_metrics(means: ViewerMeans, scenes: list[Scene]) -> list[dict[str, Any]]:
+    """Per scene (in ``scenes``' order): each metric across the viewers who had a sample in it."""
+    curves = viewer_curves(means)
+    column_of = {int(group): column for column, group in enumerate(means.groups)}
+    rows = []
+    for position, scene in enumerate(scenes):
+        column = column_of.get(position)
+        row: dict[str, Any] = {"scene": scene.label, "start": scene.start, "end": scene.end}
+        if column is None:
+            empty = np.zeros(0)
+            rows.append({**row, "viewers": 0, **{name: estimate(empty) for name in CURVES}})
+            continue
+        viewers = int(np.isfinite(means.samples[:, column]).sum())
+        rows.append({**row, "viewers": viewers, **{name: estimate(curve[:, column]) for name, curve in curves.items()}})
+    return rows
+
+
+def _leave_one_out(curve: np.ndarray) -> list[tuple[int, float, int]]:
+    """(row, r, common bins) for each viewer whose curve correlates with the mean of everyone else's."""
+    finite = np.isfinite(curve)
+    sums = np.where(finite, curve, 0.0).sum(axis=0)
+    counts = finite.sum(axis=0)
+    results = []
+    for row in range(curve.shape[0]):
+        own = curve[row]
+        others_count = counts - finite[row]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            others = (sums - np.where(finite[row], own, 0.0)) / others_count
+        common = finite[row] & (others_count > 0)
+        if common.sum() < MIN_COMMON_BINS:
+            continue
+        x, y = own[common], others[common]
+        if np.ptp(x) == 0 or np.ptp(y) == 0:
+            continue  # a flat curve correlates with nothing
+        results.append((row, float(np.corrcoef(x, y)[0, 1]), int(common.sum())))
+    return results
+
+
+def _fisher_mean(values: list[float]) -> dict[str, Any]:
+    """The mean correlation through Fisher's z, with the 95% t interval of the z values, turned back into r."""
+    if not values:
+        return {"mean": None, "lower": None, "upper": None, "viewers": 0}
+    z = np.arctanh(np.clip(values, -0.999999, 0.999999))
+    interval = estimate(z)
+    return {key: (None if value is None else float(np.tanh(value))) if key != "viewers" else value
+            for key, value in interval.items()}  # fmt: skip
+
+
+def synchrony(means: ViewerMeans, *, smoothing: int = 1, labels: dict[int, str] | None = None) -> dict[str, Any]:
+    """Audience synchrony per curve: each viewer's correlation with the mean of the rest (leave-one-out ISC).
+
+    ``per_viewer`` lists each viewer with at least ``MIN_COMMON_BINS`` bins in common with the
+    rest and a curve that moves; the audience's figure is their mean through Fisher's z.
+    """
+    labels = labels or {}
+    result = {}
+    for name, curve in viewer_curves(means).items():
+        if name == "attention":
+            continue  # mostly 1: a correlation of it says little
+        correlations = _leave_one_out(smooth_rows(curve, smoothing))
+        participants = [int(means.participants[row]) for row, _, _ in correlations]
+        result[name] = {
+            **_fisher_mean([r for _, r, _ in correlations]),
+            "per_viewer": [
+                {"participant": participant, "label": labels.get(participant, ""), "r": r, "bins": bins}
+                for participant, (_, r, bins) in zip(participants, correlations, strict=True)
+            ],
+        }
+    return {"min_common_bins": MIN_COMMON_BINS, "curves": result}
+
+
+def paired_change(changes: list[float]) -> dict[str, Any] | None:
+    """The mean after-minus-before change with its 95% t interval and a paired t-test (two-sided).
+
+    None without answers in both phases; ``t`` and ``p`` are None below two pairs or when every
+    change is the same (the test is then undefined).
+    """
+    if not changes:
+        return None
+    values = np.asarray(changes, dtype=float)
+    interval = estimate(values)
+    result = {"pairs": len(values), "mean": interval["mean"], "lower": interval["lower"],
+              "upper": interval["upper"], "t": None, "p": None}  # fmt: skip
+    spread = values.std(ddof=1) if len(values) > 1 else 0.0
+    if spread > 0:
+        t = float(values.mean() / (spread / math.sqrt(len(values))))
+        result["t"] = t
+        result["p"] = float(2 * scipy_stats.t.sf(abs(t), len(values) - 1))
+    return result
