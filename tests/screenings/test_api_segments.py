@@ -127,6 +127,11 @@ class TestSegmentReport:
         assert response.status_code == 400
         assert response.json() == {"segment": [f"This screening has no segment {other.pk}."]}
 
+    def test_a_download_through_the_api_takes_the_segment(self, api, trailer, keen):
+        response = api.get(f"/api/screenings/{trailer.pk}/report/participants-csv/", {"segment": keen.pk})
+        assert response.status_code == 200
+        assert len(response.content.decode().strip().splitlines()) == 1 + 2
+
     @pytest.mark.parametrize("value", ["x", "0", str(2**70)])
     def test_a_malformed_segment_is_refused(self, api, trailer, value):
         assert api.get(f"/api/screenings/{trailer.pk}/report/", {"segment": value}).status_code == 400

@@ -9,7 +9,7 @@ from typing import Any
 
 from screenings.models import Screening
 from screenings.reports.exporters.base import Content, Exporter
-from screenings.reports.exporters.rows import SAMPLE_COLUMNS, participant_rows, sample_batches
+from screenings.reports.exporters.rows import Audience, participant_rows, sample_batches, sample_columns
 from screenings.reports.options import ReportOptions
 
 
@@ -26,25 +26,27 @@ def csv_batches(batches: Iterable[Sequence[Iterable[Any]]]) -> Iterator[bytes]:
 
 
 class SamplesCsvExporter(Exporter):
-    """Every sample, one row each (the columns of ``SAMPLE_COLUMNS``); streamed."""
+    """Every sample (of the chosen segment), one row each (the columns of ``sample_columns``); streamed."""
 
     identifier = "samples-csv"
     verbose_name = "Samples (CSV)"
 
     def render(self, screening: Screening, options: ReportOptions) -> tuple[str, str, Content]:
+        audience = Audience.of(screening, options)
+
         def stream() -> Iterator[bytes]:
-            yield from csv_rows([SAMPLE_COLUMNS])
-            yield from csv_batches(sample_batches(screening))
+            yield from csv_rows([sample_columns(audience)])
+            yield from csv_batches(sample_batches(screening, audience=audience))
 
         return f"{screening.slug}-samples.csv", "text/csv", stream()
 
 
 class ParticipantsCsvExporter(Exporter):
-    """One row per participant: before answers, emotion summary, after answers, when they watched."""
+    """One row per participant (of the chosen segment): answers, emotion summary, when they watched, segments."""
 
     identifier = "participants-csv"
     verbose_name = "Participants (CSV)"
 
     def render(self, screening: Screening, options: ReportOptions) -> tuple[str, str, Content]:
-        header, rows = participant_rows(screening)
+        header, rows = participant_rows(screening, audience=Audience.of(screening, options))
         return f"{screening.slug}-participants.csv", "text/csv", b"".join(csv_rows([header, *rows]))

@@ -127,8 +127,13 @@ def _opening(layout: _Layout, screening: Screening, report: dict[str, Any]) -> l
                                                          if timeline["smoothing"] > 1 else ""))  # fmt: skip
     steps = report["funnel_steps"]
     funnel = layout.table([[step["label"] for step in steps], [step["count"] for step in steps]])
-    return [layout.paragraph(f"Reaction report: {screening.title}", "Title"), layout.paragraph(facts),
-            *layout.section("Participation", funnel)]  # fmt: skip
+    story = [layout.paragraph(f"Reaction report: {screening.title}", "Title"), layout.paragraph(facts)]
+    if report["segment"] is not None:
+        segment = report["segment"]
+        rules = "; ".join(segment["described"]) or "no rules: everyone"
+        story.append(layout.paragraph(f"Segment “{segment['name']}” only ({segment['participants']} participants): "
+                                      f"{rules}."))  # fmt: skip
+    return [*story, *layout.section("Participation", funnel)]
 
 
 def _timeline(layout: _Layout, report: dict[str, Any]) -> list[Any]:

@@ -12,7 +12,7 @@ from typing import Any
 from inference import EMOTIONS
 from screenings.models import Screening
 from screenings.reports.exporters.base import Content, Exporter
-from screenings.reports.exporters.rows import SAMPLE_COLUMNS, sample_batches
+from screenings.reports.exporters.rows import SAMPLE_COLUMNS, Audience, sample_batches
 from screenings.reports.options import ReportOptions
 
 PARQUET_BATCH_ROWS = 65_536
@@ -27,21 +27,22 @@ PANDAS_TYPES = {
 }  # fmt: skip
 
 
-def sample_schema() -> Any:
-    """The Arrow schema of SAMPLE_COLUMNS, with pandas metadata."""
+def sample_schema(segment_columns: list[str] | None = None) -> Any:
+    """The Arrow schema of SAMPLE_COLUMNS and the segments' membership columns (booleans), with pandas metadata."""
     import pandas as pd
     import pyarrow as pa
 
-    empty = pd.DataFrame({column: pd.Series(dtype=PANDAS_TYPES[column]) for column in SAMPLE_COLUMNS})
-    return pa.Schema.from_pandas(empty, preserve_index=False)
+    columns = {column: pd.Series(dtype=PANDAS_TYPES[column]) for column in SAMPLE_COLUMNS}
+    columns |= {column: pd.Series(dtype="bool") for column in segment_columns or []}
+    return pa.Schema.from_pandas(pd.DataFrame(columns), preserve_index=False)
 
 
-def _record_batch(rows: list[tuple], schema: Any) -> Any:
+def _record_batch(rows: list[tuple], schema: Any, booleans: set[str]) -> Any:
     import pyarrow as pa
 
     arrays = []
     for field, values in zip(schema, zip(*rows, strict=True), strict=True):
-        if field.name in BOOLEAN_COLUMNS:
+        if field.name in booleans:
             arrays.append(pa.array(values, type=pa.int8()).cast(pa.bool_()))
         else:
             arrays.append(pa.array(values, type=field.type))
@@ -82,21 +83,22 @@ class _ChunkSink:
         return data
 
 
-def parquet_stream(screening: Screening) -> Iterator[bytes]:
-    """The included samples as a Parquet file, in the chunks it is written in."""
+def parquet_stream(screening: Screening, audience: Audience) -> Iterator[bytes]:
+    """The included samples of ``audience`` as a Parquet file, in the chunks it is written in."""
     import pyarrow.parquet as pq
 
-    schema = sample_schema()
+    schema = sample_schema(audience.segment_columns())
+    booleans = BOOLEAN_COLUMNS | set(audience.segment_columns())
     sink = _ChunkSink()
     with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
-        for rows in sample_batches(screening, size=PARQUET_BATCH_ROWS, for_spreadsheets=False):
-            writer.write_batch(_record_batch(rows, schema))
+        for rows in sample_batches(screening, audience=audience, size=PARQUET_BATCH_ROWS, for_spreadsheets=False):
+            writer.write_batch(_record_batch(rows, schema, booleans))
             yield sink.take()
     yield sink.take()
 
 
 class SamplesParquetExporter(Exporter):
-    """Every sample, one row each (the columns of ``SAMPLE_COLUMNS``, typed), as Parquet; streamed.
+    """Every sample (of the chosen segment), one row each (``sample_columns``, typed), as Parquet; streamed.
 
     Text is exactly as typed (no spreadsheet apostrophe) and probabilities as stored (not rounded).
     """
@@ -105,4 +107,5 @@ class SamplesParquetExporter(Exporter):
     verbose_name = "Samples (Parquet)"
 
     def render(self, screening: Screening, options: ReportOptions) -> tuple[str, str, Content]:
-        return f"{screening.slug}-samples.parquet", "application/vnd.apache.parquet", parquet_stream(screening)
+        stream = parquet_stream(screening, Audience.of(screening, options))
+        return f"{screening.slug}-samples.parquet", "application/vnd.apache.parquet", stream

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,20 +12,70 @@ from django.db.models import Case, CharField, F, IntegerField, Value, When
 from django.db.models.functions import Cast, Round
 
 from inference import EMOTIONS
-from screenings.models import Question, Screening
+from screenings.models import Question, Screening, Segment
 from screenings.reports import aggregates
 from screenings.reports.exporters.safety import spreadsheet_safe, spreadsheet_safe_sql
+from screenings.reports.options import ReportOptions
 from screenings.rules.questions import answer_text
 from screenings.selectors import reports as selectors
+from screenings.selectors.reports import Members
+from screenings.selectors.segments import segment_memberships
 
 # The samples downloads' columns, in this order. New columns go at the end so that scripts
-# reading the older columns by position keep working. Segment membership columns (one per
-# segment, true where the sample's participant belongs to it) are to follow ``model_version``.
+# reading the older columns by position keep working. The saved segments' membership columns
+# (``segment_column``: one per segment, 1 where the sample's participant belongs to it) follow
+# ``model_version``.
 SAMPLE_COLUMNS = [
     "participant", "label", "external_id", "media_time", "face_found", *EMOTIONS, "dominant_emotion",
     "looking_at_screen", "scene", "model_version",
 ]  # fmt: skip
 SAMPLE_DECIMALS = 4
+SEGMENT_COLUMN_PREFIX = "segment:"
+
+
+def segment_column(segment: Segment) -> str:
+    """The membership column of a saved segment: ``segment:<name>``."""
+    return SEGMENT_COLUMN_PREFIX + segment.name
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Whose rows a download holds, and who is in each saved segment (for the membership columns).
+
+    ``members``: the chosen segment's participants (None: everyone); ``memberships``: every saved
+    segment of the screening with its members, read once per download.
+    """
+
+    members: Members
+    memberships: tuple[tuple[Segment, frozenset[int]], ...] = ()
+
+    @classmethod
+    def of(cls, screening: Screening, options: ReportOptions) -> Audience:
+        """The audience of ``options`` (its segment, if any) with every saved segment's members."""
+        memberships = tuple(segment_memberships(screening))
+        chosen = options.segment
+        members = None if chosen is None else next(m for segment, m in memberships if segment.pk == chosen.pk)
+        return cls(members, memberships)
+
+    def segment_columns(self) -> list[str]:
+        return [segment_column(segment) for segment, _ in self.memberships]
+
+    def memberships_of(self, participant_id: int) -> list[bool]:
+        """Whether the participant is in each saved segment, in the order of ``segment_columns``."""
+        return [participant_id in members for _, members in self.memberships]
+
+
+EVERYONE = Audience(None)
+
+
+def sample_columns(audience: Audience) -> list[str]:
+    """The samples downloads' header: SAMPLE_COLUMNS, then a membership column per saved segment."""
+    return [*SAMPLE_COLUMNS, *audience.segment_columns()]
+
+
+def _membership_sql(members: frozenset[int]) -> Case:
+    """1 where the sample's participant is among ``members``, else 0 (no member: always 0)."""
+    return Case(When(participant_id__in=sorted(members), then=Value(1)), default=Value(0), output_field=IntegerField())
 
 
 def _scene_label_sql(screening: Screening, *, for_spreadsheets: bool) -> Case | Value:
@@ -46,8 +97,10 @@ def _scene_label_sql(screening: Screening, *, for_spreadsheets: bool) -> Case | 
     )  # fmt: skip
 
 
-def sample_batches(screening: Screening, *, size: int = 10_000, for_spreadsheets: bool = True) -> Iterator[list[tuple]]:
-    """Every included sample as rows of SAMPLE_COLUMNS, ``size`` rows at a time, straight from the database.
+def sample_batches(
+    screening: Screening, *, audience: Audience = EVERYONE, size: int = 10_000, for_spreadsheets: bool = True
+) -> Iterator[list[tuple]]:
+    """Every included sample of ``audience`` as rows of ``sample_columns``, ``size`` rows at a time, from the database.
 
     The database turns face_found and looking_at_screen into 0 or 1 (looking_at_screen empty
     where it is not known) and labels each sample with its scene. ``for_spreadsheets`` rounds the
@@ -55,7 +108,8 @@ def sample_batches(screening: Screening, *, size: int = 10_000, for_spreadsheets
     CSV and the workbook need; without it the values are exactly as stored (Parquet). The rows
     go to the writer as the cursor returns them: at hundreds of thousands of samples, doing any
     of this per row in Python would cost more than the query. PostgreSQL reads through a
-    server-side cursor, so memory stays flat whatever the size.
+    server-side cursor, so memory stays flat whatever the size. Segment membership is computed
+    there too, one CASE per saved segment.
     """
     if for_spreadsheets:
         text = [spreadsheet_safe_sql("participant__label"), spreadsheet_safe_sql("participant__external_id")]
@@ -63,13 +117,14 @@ def sample_batches(screening: Screening, *, size: int = 10_000, for_spreadsheets
     else:
         text = [F("participant__label"), F("participant__external_id")]
         probabilities = [F(emotion) for emotion in EMOTIONS]
+    memberships = [_membership_sql(members) for _, members in audience.memberships]
     queryset = (
-        selectors.included_samples(screening)
+        selectors.included_samples(screening, members=audience.members)
         .order_by("participant_id", "media_time")
         .values_list(
             "participant_id", *text, "media_time", Cast("face_found", IntegerField()), *probabilities,
             "dominant_emotion", Cast("looking_at_screen", IntegerField()),
-            _scene_label_sql(screening, for_spreadsheets=for_spreadsheets), "model_version",
+            _scene_label_sql(screening, for_spreadsheets=for_spreadsheets), "model_version", *memberships,
         )
     )  # fmt: skip
     sql, params = queryset.query.sql_with_params()
@@ -79,9 +134,9 @@ def sample_batches(screening: Screening, *, size: int = 10_000, for_spreadsheets
             yield rows
 
 
-def sample_rows(screening: Screening) -> Iterator[tuple]:
-    """Every included sample as a row of SAMPLE_COLUMNS, for spreadsheets."""
-    for batch in sample_batches(screening):
+def sample_rows(screening: Screening, *, audience: Audience = EVERYONE) -> Iterator[tuple]:
+    """Every included sample of ``audience`` as a row of ``sample_columns``, for spreadsheets."""
+    for batch in sample_batches(screening, audience=audience):
         yield from batch
 
 
@@ -92,23 +147,26 @@ def answer_value(value: Any) -> Any:
     return spreadsheet_safe(answer_text(value))
 
 
-def participant_rows(screening: Screening) -> tuple[list[str], list[list[Any]]]:
-    """One row per included participant: before answers, emotion summary, after answers, then when they watched.
+def participant_rows(screening: Screening, *, audience: Audience = EVERYONE) -> tuple[list[str], list[list[Any]]]:
+    """One row per included participant of ``audience``: before answers, emotion summary, after answers, when
+    they watched, then whether they are in each saved segment.
 
     Numbers stay numbers and times are ``datetime``; the CSV writes them as text, the workbook as typed cells.
     """
     questions = selectors.screening_questions(screening)
     before = [q for q in questions if q.asked_in(Question.Phase.BEFORE)]
     after = [q for q in questions if q.asked_in(Question.Phase.AFTER)]
-    stats = selectors.participant_sample_stats(screening)
-    quality = {row.participant_id: row for row in aggregates.data_quality(screening, stats=stats)}
+    stats = selectors.participant_sample_stats(screening, members=audience.members)
+    quality = {row.participant_id: row for row in aggregates.data_quality(screening, stats=stats,
+                                                                          members=audience.members)}  # fmt: skip
     means = aggregates.emotion_means_by_participant(screening, stats=stats)
     answers = selectors.answer_values(screening)
     header = ["participant", "label", "external_id", "state", "samples", "face_rate"]
     header += [f"before: {q.text}" for q in before] + [f"mean {e}" for e in EMOTIONS]
     header += [f"after: {q.text}" for q in after] + ["watch_started_at", "completed_at"]
+    header += audience.segment_columns()
     rows = []
-    for participant in selectors.included_participants(screening):
+    for participant in selectors.included_participants(screening, members=audience.members):
         row_quality = quality.get(participant.pk)
         face_rate = row_quality.face_rate if row_quality else None
         emotion = means.get(participant.pk, {})
@@ -123,6 +181,7 @@ def participant_rows(screening: Screening) -> tuple[list[str], list[list[Any]]]:
         row += [round(emotion[e], 4) if e in emotion else "" for e in EMOTIONS]
         row += [answer_value(answers.get((participant.pk, q.pk, "after"))) for q in after]
         row += [_moment(participant.watch_started_at), _moment(participant.completed_at)]
+        row += audience.memberships_of(participant.pk)
         rows.append(row)
     return header, rows
 

@@ -19,7 +19,7 @@ from inference import EMOTION_COLOURS, EMOTIONS
 from screenings.models import Screening
 from screenings.reports.builder import screening_report
 from screenings.reports.exporters.base import Content, Exporter
-from screenings.reports.exporters.rows import SAMPLE_COLUMNS, answer_value, participant_rows, sample_rows
+from screenings.reports.exporters.rows import Audience, answer_value, participant_rows, sample_columns, sample_rows
 from screenings.reports.exporters.safety import spreadsheet_safe
 from screenings.reports.options import ReportOptions
 from screenings.selectors import reports as selectors
@@ -158,11 +158,12 @@ class XlsxExporter(Exporter):
         from openpyxl import Workbook
 
         report = screening_report(screening, **options.report_arguments())
+        audience = Audience.of(screening, options)
         workbook = Workbook(write_only=True)
         written = {}
         for name in self.sheets:
             sheet = _TableSheet(workbook, name)
-            rows = getattr(self, f"iterate_{name}")(screening, report)
+            rows = getattr(self, f"iterate_{name}")(screening, report, audience)
             sheet.header(next(rows))
             if name == "samples":
                 self._write_samples(sheet, rows)
@@ -195,7 +196,7 @@ class XlsxExporter(Exporter):
             sheet.sheet.append([f"Only the first {XLSX_MAX_SAMPLE_ROWS:,} samples fit in a workbook: "
                                 "download the samples CSV or Parquet for all of them."])  # fmt: skip
 
-    def iterate_summary(self, screening: Screening, report: dict[str, Any]) -> Iterator[Any]:
+    def iterate_summary(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
         yield [Column("item"), Column("value")]
         timeline, quality = report["timeline"], report["quality"]
         yield ["screening", spreadsheet_safe(screening.title)]
@@ -208,19 +209,23 @@ class XlsxExporter(Exporter):
                                                   INTEGER)]  # fmt: skip
         yield ["samples", Formatted(quality["samples"], INTEGER)]
         yield ["faces", Formatted(quality["faces"], INTEGER)]
+        if report["segment"] is not None:
+            yield ["segment", spreadsheet_safe(report["segment"]["name"])]
+            for rule in report["segment"]["described"]:
+                yield ["segment rule", spreadsheet_safe(rule)]
         yield ["exported at (UTC)", timezone.now()]
 
-    def iterate_funnel(self, screening: Screening, report: dict[str, Any]) -> Iterator[Any]:
+    def iterate_funnel(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
         yield [Column("step"), Column("participants", INTEGER)]
         for step in report["funnel_steps"]:
             yield [step["label"], step["count"]]
 
-    def iterate_reactions(self, screening: Screening, report: dict[str, Any]) -> Iterator[Any]:
+    def iterate_reactions(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
         yield [Column("emotion"), Column("share of faces", SHARE)]
         for emotion, share in report["reaction_summary"].items():
             yield [emotion, share]
 
-    def iterate_timeline(self, screening: Screening, report: dict[str, Any]) -> Iterator[Any]:
+    def iterate_timeline(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
         yield [
             Column("start (s)", SECONDS),
             Column("participants", INTEGER),
@@ -229,7 +234,7 @@ class XlsxExporter(Exporter):
         for point in report["timeline"]["bins"]:
             yield [point["start"], point["participants"], *(point[e] for e in EMOTIONS)]
 
-    def iterate_scenes(self, screening: Screening, report: dict[str, Any]) -> Iterator[Any]:
+    def iterate_scenes(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
         yield [Column("scene"), Column("start (s)", SECONDS), Column("end (s)", SECONDS),
                *(Column(f"share {e}", SHARE) for e in EMOTIONS),
                *(Column(f"mean {e}", PROBABILITY) for e in EMOTIONS)]  # fmt: skip
@@ -237,14 +242,14 @@ class XlsxExporter(Exporter):
             yield [spreadsheet_safe(scene["label"]), scene["start"], scene["end"],
                    *(scene["shares"][e] for e in EMOTIONS), *(scene["means"][e] for e in EMOTIONS)]  # fmt: skip
 
-    def iterate_top_moments(self, screening: Screening, report: dict[str, Any]) -> Iterator[Any]:
+    def iterate_top_moments(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
         yield [Column("emotion"), Column("rank", INTEGER), Column("start (s)", SECONDS), Column("end (s)", SECONDS),
                Column("mean", PROBABILITY)]  # fmt: skip
         for emotion, windows in report["top_moments"].items():
             for rank, window in enumerate(windows, 1):
                 yield [emotion, rank, window["start"], window["end"], window["mean"]]
 
-    def iterate_quality(self, screening: Screening, report: dict[str, Any]) -> Iterator[Any]:
+    def iterate_quality(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
         yield [Column("participant", INTEGER), Column("label"), Column("external_id"), Column("state"),
                Column("samples", INTEGER), Column("faces", INTEGER), Column("face rate", SHARE),
                Column("flagged"), Column("excluded")]  # fmt: skip
@@ -253,20 +258,20 @@ class XlsxExporter(Exporter):
                    row["state"], row["samples"], row["faces"], row["face_rate"], row["flagged"],
                    row["excluded"]]  # fmt: skip
 
-    def iterate_participants(self, screening: Screening, report: dict[str, Any]) -> Iterator[Any]:
-        header, rows = participant_rows(screening)
+    def iterate_participants(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
+        header, rows = participant_rows(screening, audience=audience)
         yield [Column(name, _participant_format(name)) for name in header]
         yield from rows
 
-    def iterate_answers(self, screening: Screening, report: dict[str, Any]) -> Iterator[Any]:
+    def iterate_answers(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
         yield [Column("participant", INTEGER), Column("label"), Column("external_id"), Column("phase"),
                Column("question"), Column("answer"), Column("answered at (UTC)", MOMENT)]  # fmt: skip
-        for answer in selectors.included_answers(screening):
+        for answer in selectors.included_answers(screening, members=audience.members):
             yield [answer.participant_id, spreadsheet_safe(answer.participant.label),
                    spreadsheet_safe(answer.participant.external_id), answer.phase,
                    spreadsheet_safe(answer.question.text), answer_value(answer.value), answer.answered_at]  # fmt: skip
 
-    def iterate_distributions(self, screening: Screening, report: dict[str, Any]) -> Iterator[Any]:
+    def iterate_distributions(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
         yield [Column("question"), Column("phase"), Column("answer"), Column("participants", INTEGER)]
         for question in report["before_after"]:
             if question["shown_as"] == "list":
@@ -280,7 +285,7 @@ class XlsxExporter(Exporter):
                         counts.get(answer, 0),
                     ]
 
-    def iterate_changes(self, screening: Screening, report: dict[str, Any]) -> Iterator[Any]:
+    def iterate_changes(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
         yield [Column("question"), Column("participant", INTEGER), Column("before"), Column("after"),
                Column("change", CHANGE)]  # fmt: skip
         for question in report["before_after"]:
@@ -288,7 +293,9 @@ class XlsxExporter(Exporter):
                 yield [spreadsheet_safe(question["question"]), change["participant"], change["before"],
                        change["after"], change["change"]]  # fmt: skip
 
-    def iterate_emotion_by_answer(self, screening: Screening, report: dict[str, Any]) -> Iterator[Any]:
+    def iterate_emotion_by_answer(
+        self, screening: Screening, report: dict[str, Any], audience: Audience
+    ) -> Iterator[Any]:
         yield [Column("question"), Column("answer"), Column("participants", INTEGER),
                *(Column(f"mean {e}", PROBABILITY) for e in EMOTIONS)]  # fmt: skip
         for table in report["emotion_by_answer"]:
@@ -296,9 +303,9 @@ class XlsxExporter(Exporter):
                 yield [spreadsheet_safe(table["question"]), spreadsheet_safe(row["answer"]), row["participants"],
                        *(row["means"][e] for e in EMOTIONS)]  # fmt: skip
 
-    def iterate_samples(self, screening: Screening, report: dict[str, Any]) -> Iterator[Any]:
-        yield [Column(name) for name in SAMPLE_COLUMNS]
-        yield from sample_rows(screening)
+    def iterate_samples(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
+        yield [Column(name) for name in sample_columns(audience)]
+        yield from sample_rows(screening, audience=audience)
 
 
 def _participant_format(name: str) -> str | None:
