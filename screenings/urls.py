@@ -1,12 +1,13 @@
 from django.urls import path
 
 from screenings.capture import http as capture
-from screenings.views import analyses, organizer, participant, reports, tokens
+from screenings.views import analyses, comparison, organizer, participant, reports, tokens
 
 urlpatterns = [
     path("organizer/screenings/<int:screening_id>/live/", organizer.live_view, name="organizer-live"),
     path("organizer/screenings/<int:screening_id>/stimulus/", organizer.stimulus, name="organizer-stimulus"),
     path("organizer/screenings/<int:screening_id>/report/", reports.report_page, name="organizer-report"),
+    path("organizer/compare/", comparison.comparison_page, name="organizer-compare"),
     path(
         "organizer/screenings/<int:screening_id>/report/charts/<slug:name>.png", reports.chart, name="organizer-chart"
     ),

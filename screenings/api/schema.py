@@ -82,8 +82,8 @@ class OrganizerAutoSchema(AutoSchema):
             codes.append("400")
         if self.method in WRITES:
             codes.append("415")
-        if "{" in self.path or self._is_list_view():
-            # An id that is not the organizer's, or a page past the last one.
+        if "{" in self.path or self._is_list_view() or getattr(self.view, "names_objects_in_query", False):
+            # An id that is not the organizer's (in the path or the query), or a page past the last one.
             codes.append("404")
         if self.method in {"PUT", "PATCH", "DELETE"}:
             codes.append("409")

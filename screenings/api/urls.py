@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from screenings.api import analyses, views
+from screenings.api import analyses, comparison, views
 
 router = DefaultRouter()
 router.register("screenings", views.ScreeningViewSet, basename="screening")
@@ -17,6 +17,7 @@ nested.register("answers", views.AnswerViewSet, basename="screening-answer")
 
 urlpatterns = [
     path("", include(router.urls)),
+    path("comparison/", comparison.ComparisonView.as_view(), name="api-comparison"),
     path("screenings/<int:screening_pk>/report/", views.ReportView.as_view(), name="api-report"),
     path(
         "screenings/<int:screening_pk>/report/<slug:identifier>/",

@@ -8,7 +8,9 @@ at 10 s bins that is 720,000 rows, not the 7.2 million samples.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from django.db.models import Avg, Case, Count, F, FloatField, IntegerField, Q, Value, When
@@ -16,7 +18,7 @@ from django.db.models.expressions import Expression
 from django.db.models.functions import Cast, Floor
 
 from inference import EMOTIONS
-from screenings.models import Scene, Screening
+from screenings.models import EmotionSample, Scene, Screening
 from screenings.rules.slots import SLOT_EPSILON, slot_width
 from screenings.selectors.reports import Members, included_samples
 
@@ -41,19 +43,27 @@ def _attending() -> Q:
     return Q(face_found=True) & ~Q(looking_at_screen=False)
 
 
+def _per_viewer() -> dict[str, Any]:
+    return {
+        "samples": Count("pk"),
+        "attending": Count("pk", filter=_attending()),
+        **{emotion: Avg(emotion, filter=Q(face_found=True)) for emotion in EMOTIONS},
+    }
+
+
 def _viewer_means(screening: Screening, group: Expression, members: Members) -> ViewerMeans:
     rows = list(
         included_samples(screening, members=members)
         .annotate(group=group)
         .filter(group__isnull=False)
         .values("participant", "group")
-        .annotate(
-            samples=Count("pk"),
-            attending=Count("pk", filter=_attending()),
-            **{emotion: Avg(emotion, filter=Q(face_found=True)) for emotion in EMOTIONS},
-        )
+        .annotate(**_per_viewer())
         .order_by("participant", "group")
     )
+    return _from_rows(rows)
+
+
+def _from_rows(rows: list[dict[str, Any]]) -> ViewerMeans:
     participants = np.array(sorted({row["participant"] for row in rows}), dtype=np.int64)
     groups = np.array(sorted({int(row["group"]) for row in rows}), dtype=np.int64)
     row_of = {participant: index for index, participant in enumerate(participants)}
@@ -92,3 +102,16 @@ def viewer_scene_means(screening: Screening, scenes: list[Scene], *, members: Me
         for position, scene in enumerate(scenes)
     ]
     return _viewer_means(screening, Case(*spans, default=None, output_field=IntegerField()), members)
+
+
+def viewer_overall_means(screening_ids: list[int]) -> dict[int, ViewerMeans]:
+    """Per screening, each included viewer's means over the whole stimulus (one group, 0), in one query.
+
+    For comparisons and norms, which look at many screenings at once.
+    """
+    rows: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    samples = EmotionSample.objects.filter(screening_id__in=screening_ids, participant__excluded_from_reports=False)
+    grouped = samples.values("screening", "participant").annotate(**_per_viewer()).order_by("screening", "participant")
+    for row in grouped:
+        rows[row["screening"]].append({**row, "group": 0})
+    return {screening_id: _from_rows(rows[screening_id]) for screening_id in screening_ids}

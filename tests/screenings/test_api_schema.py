@@ -27,6 +27,7 @@ PATHS = [
     "/api/screenings/{screening_pk}/participants/{id}/erase/",
     "/api/screenings/{screening_pk}/answers/",
     "/api/screenings/{screening_pk}/answers/{id}/",
+    "/api/comparison/",
 ]
 
 

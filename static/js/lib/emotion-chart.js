@@ -84,9 +84,10 @@ function axisValues(u, values) { return values.map(formatMediaTime); }
 
 function chartOptions(options, size, bands, handlers) {
   const { series, viewers, scenes } = options;
+  const timeText = options.xFormat || ((value) => value.toFixed(1) + " s");
   const viewersMax = viewers ? Math.max(1, ...viewers.filter((n) => n != null)) : 0;
   const curves = series.map((entry) => ({
-    label: entry.label, stroke: entry.colour, width: entry.width || 2, scale: "p", spanGaps: false,
+    label: entry.label, stroke: entry.colour, width: entry.width || 2, scale: "p", spanGaps: Boolean(entry.spanGaps),
     points: { show: false }, value: (u, value) => (value == null ? "–" : value.toFixed(3)),
   }));
   const strip = viewers ? [{
@@ -98,13 +99,13 @@ function chartOptions(options, size, bands, handlers) {
     width: size.width, height: size.height,
     scales: {
       x: { time: false },
-      p: { range: [0, 1] },
+      p: { range: options.range || [0, 1] },
       viewers: { range: () => [0, viewersMax * VIEWERS_STRIP_SHARE] },
     },
-    series: [{ label: "time", value: (u, value) => (value == null ? "–" : value.toFixed(1) + " s") }, ...curves, ...strip],
+    series: [{ label: "time", value: (u, value) => (value == null ? "–" : timeText(value)) }, ...curves, ...strip],
     axes: [
-      { label: "media time (m:ss)", values: axisValues },
-      { scale: "p", label: "probability", values: (u, values) => values.map((value) => value.toFixed(2)) },
+      { label: options.xLabel || "media time (m:ss)", values: options.xFormat ? (u, values) => values.map(options.xFormat) : axisValues },
+      { scale: "p", label: options.yLabel || "probability", values: (u, values) => values.map((value) => value.toFixed(2)) },
       ...(viewers ? [{
         scale: "viewers", side: 1, label: "viewers", grid: { show: false },
         splits: () => (viewersMax > 1 ? [0, Math.round(viewersMax / 2), viewersMax] : [0, viewersMax]),
@@ -126,9 +127,10 @@ function chartOptions(options, size, bands, handlers) {
   };
 }
 
-// Draw `options.series` (each {label, colour, values, lower?, upper?}) against `options.times`
-// (seconds) into `container`. `viewers` (counts, optional) is the strip; `scenes` ({start, end,
-// label}) the bands; `duration` the stimulus's length, the x axis's full extent; `onSeek(seconds)`
+// Draw `options.series` (each {label, colour, values, lower?, upper?, spanGaps?}) against
+// `options.times` (seconds) into `container`. `range` ([0, 1]), `yLabel` ("probability"), `xLabel`
+// and `xFormat` (a time's text) suit other curves and axes (valence from -1 to 1, a share of the
+// stimulus). `viewers` (counts, optional) is the strip; `scenes` ({start, end, label}) the bands; `duration` the stimulus's length, the x axis's full extent; `onSeek(seconds)`
 // is called when the chart is clicked. Returns the plot and what the page moves: the playhead,
 // the zoom (`reset`, `pan`).
 export function drawEmotionChart(container, options) {
