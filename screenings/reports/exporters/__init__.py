@@ -8,7 +8,7 @@ options chosen on the page (``ReportOptions``).
 from __future__ import annotations
 
 from screenings.reports.exporters.base import Content, Exporter
-from screenings.reports.exporters.csv_files import ParticipantsCsvExporter, SamplesCsvExporter
+from screenings.reports.exporters.csv_files import MetricsCsvExporter, ParticipantsCsvExporter, SamplesCsvExporter
 from screenings.reports.exporters.document import PdfExporter
 from screenings.reports.exporters.parquet import SamplesParquetExporter
 from screenings.reports.exporters.rows import SAMPLE_COLUMNS, sample_batches
@@ -18,7 +18,8 @@ from screenings.reports.exporters.workbook import XlsxExporter
 EXPORTERS: dict[str, Exporter] = {
     exporter.identifier: exporter
     for exporter in (
-        SamplesCsvExporter(), SamplesParquetExporter(), ParticipantsCsvExporter(), XlsxExporter(), PdfExporter(),
+        SamplesCsvExporter(), SamplesParquetExporter(), ParticipantsCsvExporter(), MetricsCsvExporter(),
+        XlsxExporter(), PdfExporter(),
     )
 }  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""The CSV downloads: every sample (streamed) and one row per participant."""
+"""The CSV downloads: every sample (streamed), one row per participant, and the metrics per time bin."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from screenings.models import Screening
+from screenings.reports.builder import screening_report
 from screenings.reports.exporters.base import Content, Exporter
+from screenings.reports.exporters.metric_rows import bin_metric_rows
 from screenings.reports.exporters.rows import Audience, participant_rows, sample_batches, sample_columns
 from screenings.reports.options import ReportOptions
 
@@ -50,3 +52,17 @@ class ParticipantsCsvExporter(Exporter):
     def render(self, screening: Screening, options: ReportOptions) -> tuple[str, str, Content]:
         header, rows = participant_rows(screening, audience=Audience.of(screening, options))
         return f"{screening.slug}-participants.csv", "text/csv", b"".join(csv_rows([header, *rows]))
+
+
+class MetricsCsvExporter(Exporter):
+    """Valence, expressiveness and attention per time bin with their 95% intervals (docs/metrics.md).
+
+    Binned and smoothed as chosen on the page, and of the chosen segment only.
+    """
+
+    identifier = "metrics-csv"
+    verbose_name = "Metrics per bin (CSV)"
+
+    def render(self, screening: Screening, options: ReportOptions) -> tuple[str, str, Content]:
+        header, rows = bin_metric_rows(screening_report(screening, **options.report_arguments()))
+        return f"{screening.slug}-metrics.csv", "text/csv", b"".join(csv_rows([header, *rows]))

@@ -7,7 +7,7 @@ from typing import Any
 
 from inference import EMOTIONS
 from screenings.models import Screening
-from screenings.reports import charts
+from screenings.reports import charts, metrics
 from screenings.reports.aggregates import RANGE_DASH
 from screenings.reports.builder import screening_report
 from screenings.reports.exporters.base import Content, Exporter
@@ -109,8 +109,9 @@ class PdfExporter(Exporter):
         report = screening_report(screening, **options.report_arguments())
         layout = _Layout()
         story = [
-            *_opening(layout, screening, report), *_timeline(layout, report), *_reactions(layout, report),
-            *_quality(layout, report), *_answers(layout, report), *_emotion_by_answer(layout, report),
+            *_opening(layout, screening, report), *_timeline(layout, report), *_metrics(layout, report),
+            *_reactions(layout, report), *_quality(layout, report), *_answers(layout, report),
+            *_emotion_by_answer(layout, report),
         ]  # fmt: skip
         buffer = io.BytesIO()
         SimpleDocTemplate(buffer, pagesize=layout.page, title=f"Reaction report: {screening.title}",
@@ -139,6 +140,39 @@ def _opening(layout: _Layout, screening: Screening, report: dict[str, Any]) -> l
 def _timeline(layout: _Layout, report: dict[str, Any]) -> list[Any]:
     png = charts.timeline_png(report["timeline"]["bins"])
     return layout.section("Audience emotion over the stimulus", layout.image(png, 0.4))
+
+
+def _estimate_text(estimate: dict[str, Any]) -> str:
+    if estimate["mean"] is None:
+        return "-"
+    if estimate["lower"] is None:
+        return f"{estimate['mean']:.3f}"
+    return f"{estimate['mean']:.3f} [{estimate['lower']:.3f}, {estimate['upper']:.3f}]"
+
+
+def _metrics(layout: _Layout, report: dict[str, Any]) -> list[Any]:
+    """Synchrony, the metrics per scene and the paired tests, each figure with its 95% interval."""
+    curves = report["synchrony"]["curves"]
+    sentence = "; ".join(f"{name} {_estimate_text(result)} over {result['viewers']} viewers"
+                         for name, result in curves.items())  # fmt: skip
+    story: list[Any] = [layout.paragraph(
+        "Means across viewers with their 95% intervals (the report's documentation, docs/metrics.md, gives the "
+        f"formulas). Audience synchrony (leave-one-out correlation of each viewer's curve with the rest): {sentence}."
+    )]  # fmt: skip
+    if report["metrics"]["scenes"]:
+        rows = [["scene", "viewers", *metrics.CURVES]]
+        for scene in report["metrics"]["scenes"]:
+            rows.append([layout.paragraph(scene["scene"], "Cell"), scene["viewers"],
+                         *(_estimate_text(scene[name]) for name in metrics.CURVES)])  # fmt: skip
+        story.append(layout.table(rows))
+    tests = [[layout.paragraph(item["question"], "Cell"), item["paired_test"]["pairs"],
+              _estimate_text(item["paired_test"]), "-" if item["paired_test"]["p"] is None
+              else f"{item['paired_test']['p']:.4f}"]
+             for item in report["before_after"] if item.get("paired_test")]  # fmt: skip
+    if tests:
+        story.append(layout.paragraph("Before and after: the mean change with its 95% interval and the paired t-test."))
+        story.append(layout.table([["question", "pairs", "mean change", "p"], *tests]))
+    return layout.section("Metrics", *story)
 
 
 def _reactions(layout: _Layout, report: dict[str, Any]) -> list[Any]:

@@ -19,6 +19,12 @@ from inference import EMOTION_COLOURS, EMOTIONS
 from screenings.models import Screening
 from screenings.reports.builder import screening_report
 from screenings.reports.exporters.base import Content, Exporter
+from screenings.reports.exporters.metric_rows import (
+    bin_metric_rows,
+    paired_test_rows,
+    scene_metric_rows,
+    synchrony_rows,
+)
 from screenings.reports.exporters.rows import Audience, answer_value, participant_rows, sample_columns, sample_rows
 from screenings.reports.exporters.safety import spreadsheet_safe
 from screenings.reports.options import ReportOptions
@@ -150,8 +156,9 @@ class XlsxExporter(Exporter):
     identifier = "xlsx"
     verbose_name = "Workbook (XLSX)"
     sheets = [
-        "summary", "funnel", "reactions", "timeline", "scenes", "top_moments", "quality", "participants",
-        "answers", "distributions", "changes", "emotion_by_answer", "samples",
+        "summary", "funnel", "reactions", "timeline", "metrics", "scene_metrics", "synchrony", "scenes",
+        "top_moments", "quality", "participants", "answers", "distributions", "changes", "paired_tests",
+        "emotion_by_answer", "samples",
     ]  # fmt: skip
 
     def render(self, screening: Screening, options: ReportOptions) -> tuple[str, str, Content]:
@@ -234,6 +241,18 @@ class XlsxExporter(Exporter):
         for point in report["timeline"]["bins"]:
             yield [point["start"], point["participants"], *(point[e] for e in EMOTIONS)]
 
+    def iterate_metrics(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
+        yield from _typed(*bin_metric_rows(report))
+
+    def iterate_scene_metrics(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
+        yield from _typed(*scene_metric_rows(report))
+
+    def iterate_synchrony(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
+        yield from _typed(*synchrony_rows(report))
+
+    def iterate_paired_tests(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
+        yield from _typed(*paired_test_rows(report))
+
     def iterate_scenes(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
         yield [Column("scene"), Column("start (s)", SECONDS), Column("end (s)", SECONDS),
                *(Column(f"share {e}", SHARE) for e in EMOTIONS),
@@ -306,6 +325,23 @@ class XlsxExporter(Exporter):
     def iterate_samples(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
         yield [Column(name) for name in sample_columns(audience)]
         yield from sample_rows(screening, audience=audience)
+
+
+# The number format of a metrics table's column, by the end of its name (metric_rows).
+METRIC_FORMATS = {"start": SECONDS, "end": SECONDS, "viewers": INTEGER, "pairs": INTEGER, "participant": INTEGER,
+                  "bins": INTEGER, "change": CHANGE, "t": "0.00", "p": "0.0000"}  # fmt: skip
+
+
+def _metric_format(name: str) -> str | None:
+    if name in ("scene", "curve", "label", "question"):
+        return None
+    return METRIC_FORMATS.get(name.rsplit("_", 1)[-1], PROBABILITY)
+
+
+def _typed(header: list[str], rows: list[list[Any]]) -> Iterator[Any]:
+    """A metrics table (metric_rows) as a sheet: its header as typed columns, then its rows."""
+    yield [Column(name, _metric_format(name)) for name in header]
+    yield from rows
 
 
 def _participant_format(name: str) -> str | None:
