@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
 from screenings import services
@@ -40,6 +41,39 @@ class QuestionForm(forms.ModelForm):
             changes = {field: cleaned.get(field) for field in self.changed_data if field in cleaned}
             for field, reason in services.question_change_refusals(self.instance, changes).items():
                 self.add_error(field if field in self.fields else None, reason)
+        return cleaned
+
+
+class SegmentForm(forms.ModelForm):
+    """A segment in the screening's inline: its rules typed as JSON, checked by the service that saves them."""
+
+    rules = forms.JSONField(
+        required=False, initial=list, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text='A JSON list of rules, all of which a member meets, e.g. [{"question": 12, "in": ["Weekly"]}, '
+                  '{"question": 14, "min": 4}]; also {"panel_id": [...]}, {"label": [...]}, {"capture": "live"} or '
+                  '"recording", {"min_face_rate": 0.8}; "phase": "before"/"after" for a question asked in both.',
+    )  # fmt: skip
+    # Set by the inline to the screening being edited (None while it is new).
+    screening: Any = None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.has_error("rules") or self.has_error("name") or cleaned.get("DELETE") or not self.has_changed():
+            return cleaned
+        if self.screening is None or self.screening.pk is None:
+            self.add_error(None, "Save the screening first, then define its segments.")
+            return cleaned
+        existing = self.instance if self.instance.pk is not None else None
+        try:
+            checked = services.segment_fields_checked(
+                screening=self.screening, segment=existing, name=cleaned.get("name"), rules=cleaned.get("rules") or []
+            )
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, message)
+            return cleaned
+        cleaned.update(checked)
         return cleaned
 
 

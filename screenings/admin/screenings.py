@@ -7,6 +7,7 @@ organizer's objects give 404, in lists, forms, inlines, autocomplete and actions
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from screenings import selectors, services
-from screenings.admin.forms import QuestionForm, ScreeningAdminForm
+from screenings.admin.forms import QuestionForm, ScreeningAdminForm, SegmentForm
 from screenings.admin.mixins import OrganizerAccessMixin, OrganizerPermissionsMixin, organizer_choices
 from screenings.models import (
     MINIMUM_SAMPLING_INTERVAL,
@@ -34,6 +35,7 @@ from screenings.models import (
     Question,
     Scene,
     Screening,
+    Segment,
 )
 from screenings.reports.exporters import spreadsheet_safe
 from screenings.services import MAX_INVITES_PER_REQUEST
@@ -75,6 +77,26 @@ class SceneInline(OrganizerPermissionsMixin, admin.TabularInline):
     fields = ["start", "end", "label"]
 
 
+class SegmentInline(OrganizerPermissionsMixin, admin.StackedInline):
+    """Segments of the audience: a name and rules, checked as the API checks them (``services.segment_*``)."""
+
+    model = Segment
+    form = SegmentForm
+    extra = 0
+    fields = ["name", "rules"]
+
+    def get_formset(self, request: HttpRequest, obj: Screening | None = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        # Each row's rules are checked against this screening's questions, which the help lists with their ids.
+        rules = copy.deepcopy(SegmentForm.base_fields["rules"])
+        listed = "; ".join(f"{question.pk}: “{question.text}” ({question.get_kind_display()}, {question.phase})"
+                           for question in (obj.questions.all() if obj is not None else []))  # fmt: skip
+        if listed:
+            rules.help_text = f"{rules.help_text} This screening's questions: {listed}."
+        formset.form = type("ScreeningSegmentForm", (formset.form,), {"screening": obj, "rules": rules})
+        return formset
+
+
 @dataclass(frozen=True)
 class InlineWrites:
     """The services an inline's rows are written through."""
@@ -94,6 +116,11 @@ INLINE_SERVICES = {
         create=lambda screening, fields: services.scene_create(screening=screening, **fields),
         update=lambda scene, changes: services.scene_update(scene=scene, **changes),
         delete=lambda scene: services.scene_delete(scene=scene),
+    ),
+    Segment: InlineWrites(
+        create=lambda screening, fields: services.segment_create(screening=screening, **fields),
+        update=lambda segment, changes: services.segment_update(segment=segment, **changes),
+        delete=lambda segment: services.segment_delete(segment=segment),
     ),
 }
 
@@ -142,7 +169,7 @@ class InviteForm(forms.Form):
 
 @admin.register(Screening)
 class ScreeningAdmin(OrganizerAccessMixin, admin.ModelAdmin):
-    inlines = [QuestionInline, SceneInline]
+    inlines = [QuestionInline, SceneInline, SegmentInline]
     form = ScreeningAdminForm
 
     class Media:
@@ -238,7 +265,7 @@ class ScreeningAdmin(OrganizerAccessMixin, admin.ModelAdmin):
         form.release_held_stimulus()
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        """Questions and scenes from the inlines, each through its service (never the formset's own save)."""
+        """Questions, scenes and segments from the inlines, each through its service (never the formset's own save)."""
         formset.save(commit=False)
         writes = INLINE_SERVICES[formset.model]
         for obj in formset.deleted_objects:

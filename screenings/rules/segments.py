@@ -9,8 +9,9 @@ participant belongs to the segment when every rule holds (an empty list: everyon
   bound may be left out).
 - ``"phase"``: ``"before"`` or ``"after"``, which answer counts; implied by a question asked only
   before or only after watching, required for one asked both.
-- ``{"panel_id": ["P1", "P2"]}`` and ``{"label": ["wave 1"]}``: the participant's panel id (external
-  id) or the organizer's label is one of those.
+- ``{"panel_id": ["P1", "P2"]}``: the participant's panel id (external id) is one of those.
+- ``{"label": ["wave-1"]}``: the organizer's label is one of those, or numbered in a batch of
+  invites made with it (``wave-1-01``, ``wave-1-02``...).
 - ``{"capture": "live"}`` or ``{"capture": "recording"}``: captured by the webcam while watching, or
   read from an uploaded recording.
 - ``{"min_face_rate": 0.8}``: the face was found in at least this share (0 to 1) of their frames.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from functools import reduce
+from operator import or_
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from screenings.models import Answer, Participant, Question, Screening, Segment
 from screenings.rules.segments import CAPTURE_RECORDING, answer_meets, rule_text
@@ -47,14 +50,21 @@ def _meeting(screening: Screening, rule: dict[str, Any]) -> set[int]:
             participant__screening=screening, question_id=rule["question"], phase=rule["phase"]
         ).values_list("participant_id", "value")
         return {participant_id for participant_id, value in answers if answer_meets(rule, value)}
+    if "label" in rule:
+        return _labelled(screening.participants.all(), rule["label"])
     return set(_participants_meeting(screening.participants.all(), rule).values_list("pk", flat=True))
+
+
+def _labelled(participants: QuerySet[Participant], labels: list[str]) -> set[int]:
+    """Those labelled one of ``labels``, or numbered in a batch of invites made with one (``wave-1-07``)."""
+    patterns = [re.compile(rf"{re.escape(label)}(-\d+)?") for label in labels]
+    candidates = participants.filter(reduce(or_, (Q(label__startswith=label) for label in labels)))
+    return {pk for pk, text in candidates.values_list("pk", "label") if any(p.fullmatch(text) for p in patterns)}
 
 
 def _participants_meeting(participants: QuerySet[Participant], rule: dict[str, Any]) -> QuerySet[Participant]:
     if "panel_id" in rule:
         return participants.filter(external_id__in=rule["panel_id"])
-    if "label" in rule:
-        return participants.filter(label__in=rule["label"])
     if "capture" in rule:
         if rule["capture"] == CAPTURE_RECORDING:
             return participants.filter(source=Participant.Source.RECORDING)

@@ -14,7 +14,13 @@ from screenings.reports import aggregates, charts
 from screenings.reports.builder import before_after_items, emotion_by_answer_items, participant_report, screening_report
 from screenings.reports.exporters import EXPORTERS
 from screenings.reports.options import ReportOptions, ReportOptionsForm
-from screenings.web.client import participant_report_client_config, report_client_config
+from screenings.reports.segments import compared_rows, segment_comparison
+from screenings.selectors.segments import segment_members
+from screenings.web.client import (
+    participant_report_client_config,
+    report_client_config,
+    segment_comparison_client_config,
+)
 from screenings.web.downloads import export_response
 from screenings.web.found import or_404
 
@@ -36,11 +42,15 @@ def report_page(request: HttpRequest, screening_id: int) -> HttpResponse:
     if form.errors:
         return render(request, "screenings/organizer/report.html", {"screening": screening, "form": form}, status=400)
     report = screening_report(screening, **options.report_arguments())
+    arguments = {key: value for key, value in options.report_arguments().items() if key != "segment"}
+    compared = segment_comparison(screening, form.compared(), **arguments)
     return render(
         request,
         "screenings/organizer/report.html",
         {"screening": screening, "form": form, "report": report, "emotions": EMOTIONS, "exporters": EXPORTERS.values(),
-         "query": request.GET.urlencode(), "chart_config": report_client_config(screening, report)},
+         "query": request.GET.urlencode(), "chart_config": report_client_config(screening, report),
+         "segments": form.segments, "compared": compared, "compared_rows": compared_rows(compared),
+         "comparison_config": segment_comparison_client_config(screening, compared) if compared else None},
     )  # fmt: skip
 
 
@@ -53,21 +63,23 @@ def chart(request: HttpRequest, screening_id: int, name: str) -> HttpResponse:
     if form.errors:
         return _bad_options(form)
     # Each chart computes only its own aggregate: the page loads several charts at once.
+    members = segment_members(options.segment) if options.segment is not None else None
     if name == "timeline":
-        bins = aggregates.timeline(screening, bin_seconds=options.bin_seconds, smoothing=options.smoothing)
+        bins = aggregates.timeline(screening, bin_seconds=options.bin_seconds, smoothing=options.smoothing,
+                                   members=members)  # fmt: skip
         png = charts.timeline_png([{"start": b.start, **b.means} for b in bins])
     elif name == "summary":
-        stats = aggregates.participant_sample_stats(screening)
+        stats = aggregates.participant_sample_stats(screening, members=members)
         png = charts.summary_png(aggregates.reaction_summary_from_stats(screening, stats))
     elif name == "scenes":
-        png = charts.scenes_png(aggregates.scene_summaries(screening))
+        png = charts.scenes_png(aggregates.scene_summaries(screening, members=members))
     elif name.startswith("question-"):
-        question = next((q for q in before_after_items(screening) if q["chart"] == name), None)
+        question = next((q for q in before_after_items(screening, members=members) if q["chart"] == name), None)
         if question is None:
             raise Http404("No such question.")
         png = charts.distribution_png(question)
     elif name.startswith("answer-"):
-        table = next((t for t in emotion_by_answer_items(screening) if t["chart"] == name), None)
+        table = next((t for t in emotion_by_answer_items(screening, members=members) if t["chart"] == name), None)
         if table is None:
             raise Http404("No such question.")
         emotion = request.GET.get("emotion", "happy")

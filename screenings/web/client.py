@@ -125,6 +125,19 @@ def report_client_config(screening: Screening, report: dict[str, Any]) -> dict[s
     }
 
 
+def segment_comparison_client_config(screening: Screening, compared: list[dict[str, Any]]) -> dict[str, Any]:
+    """The segments compared on the report page: each one's name, colour and timeline, from its report's JSON."""
+    return {
+        "emotions": list(EMOTIONS),
+        "colours": EMOTION_COLOURS,
+        "duration": screening.stimulus_duration,
+        "segments": [
+            {"name": entry["segment"]["name"], "colour": entry["colour"], "timeline": entry["timeline"]}
+            for entry in compared
+        ],
+    }
+
+
 def participant_report_client_config(participant: Participant, report: dict[str, Any]) -> dict[str, Any]:
     """A participant's report: their own curve (frames without a face are gaps), the scenes and the stimulus."""
     screening = participant.screening

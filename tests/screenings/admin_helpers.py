@@ -30,7 +30,7 @@ def messages_shown(response: HttpResponse) -> list[str]:
 
 
 def screening_form(**changes: Any) -> dict[str, Any]:
-    """A complete, valid POST for the screening add or change page, with no questions or scenes."""
+    """A complete, valid POST for the screening add or change page, with no questions, scenes or segments."""
     data = {
         "title": "New ad",
         "slug": "new-ad",
@@ -48,6 +48,8 @@ def screening_form(**changes: Any) -> dict[str, Any]:
         "questions-INITIAL_FORMS": "0",
         "scenes-TOTAL_FORMS": "0",
         "scenes-INITIAL_FORMS": "0",
+        "segments-TOTAL_FORMS": "0",
+        "segments-INITIAL_FORMS": "0",
     }
     data.update(changes)
     return data

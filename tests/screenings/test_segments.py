@@ -171,12 +171,15 @@ class TestMembers:
         ParticipantFactory(screening=screening)
         assert members(screening, [{"question": likert.pk, "min": 1}]) == set()
 
-    def test_panel_ids_and_labels(self, trailer):
-        ParticipantFactory(screening=trailer, label="wave 2")
+    def test_panel_ids(self, trailer):
         assert members(trailer, [{"panel_id": ["P2", "P9"]}]) == viewers(trailer, "P2")
-        assert members(trailer, [{"label": ["wave 2"]}]) == set(
-            trailer.participants.filter(label="wave 2").values_list("pk", flat=True)
-        )
+
+    def test_a_label_takes_the_batch_of_invites_made_with_it(self, trailer):
+        batch = services.invites_create(screening=trailer, count=2, label="wave-2")
+        alone = ParticipantFactory(screening=trailer, label="wave-2")
+        ParticipantFactory(screening=trailer, label="wave-20")
+        ParticipantFactory(screening=trailer, label="wave-2-extra")
+        assert members(trailer, [{"label": ["wave-2"]}]) == {batch[0].pk, batch[1].pk, alone.pk}
 
     def test_live_capture_against_an_uploaded_recording(self, trailer):
         recorded = ParticipantFactory(screening=trailer, source=Participant.Source.RECORDING)

@@ -26,3 +26,18 @@ export function participantSeries(samples, emotions, colours) {
     viewers: null,
   };
 }
+
+// Segments compared (screenings/reports/segments.py): one curve per segment for one emotion, on
+// the times any of them has a bin; a segment without a face in a bin has a gap there.
+export function segmentSeries(segments, emotion) {
+  const times = [...new Set(segments.flatMap((segment) => segment.timeline.bins.map((bin) => bin.start)))]
+    .sort((a, b) => a - b);
+  const series = segments.map((segment) => {
+    const byStart = new Map(segment.timeline.bins.map((bin) => [bin.start, bin[emotion]]));
+    return {
+      label: segment.name + " (" + emotion + ")", colour: segment.colour,
+      values: times.map((time) => (byStart.has(time) ? byStart.get(time) : null)),
+    };
+  });
+  return { times, series, viewers: null };
+}
