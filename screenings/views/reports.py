@@ -23,6 +23,7 @@ from screenings.web.client import (
 )
 from screenings.web.downloads import export_response
 from screenings.web.found import or_404
+from screenings.web.metrics import report_metrics_context
 
 
 def _options(request: HttpRequest, screening: Screening) -> tuple[ReportOptionsForm, ReportOptions]:
@@ -50,7 +51,8 @@ def report_page(request: HttpRequest, screening_id: int) -> HttpResponse:
         {"screening": screening, "form": form, "report": report, "emotions": EMOTIONS, "exporters": EXPORTERS.values(),
          "query": request.GET.urlencode(), "chart_config": report_client_config(screening, report),
          "segments": form.segments, "compared": compared, "compared_rows": compared_rows(compared),
-         "comparison_config": segment_comparison_client_config(screening, compared) if compared else None},
+         "comparison_config": segment_comparison_client_config(screening, compared) if compared else None,
+         **report_metrics_context(screening, report)},
     )  # fmt: skip
 
 

@@ -186,3 +186,22 @@ def test_a_band_is_drawn_only_where_the_json_gives_one_and_dragging_zooms(chromi
     assert page.evaluate(window) == [pytest.approx(4, abs=0.1), pytest.approx(8, abs=0.1)]
     page.evaluate("() => window.plain.reset()")
     assert page.evaluate(window) == [0, 10]
+
+
+def test_the_metrics_chart_draws_each_metric_from_the_json(study, browser):
+    server, (username, password), seeded = study
+    duration = seeded["duration"]
+    page = logged_in_page(server, browser, username, password, f"/organizer/screenings/{seeded['screening']}/report/")
+    problems = watch_for_problems(page)
+    page.reload()
+    page.locator("#metrics-chart canvas").wait_for(timeout=10_000)
+    value = page.locator("#metrics-chart .u-legend .u-series").nth(1).locator(".u-value")
+    # The one viewer's second half: happy 0.8, the four negative emotions 0.2 / 6 each.
+    page.mouse.move(*point_at_time(page, 12.2, duration, chart="#metrics-chart"))
+    expect(value).to_have_text(f"{0.8 - 4 * 0.2 / 6:.3f}")
+    page.select_option("#metrics-curve", "attention")
+    expect(page.locator("#metrics-chart")).to_have_attribute("data-metric", "attention")
+    page.mouse.move(*point_at_time(page, 3.2, duration, chart="#metrics-chart"))
+    page.mouse.move(*point_at_time(page, 3.3, duration, chart="#metrics-chart"))
+    expect(page.locator("#metrics-chart .u-legend .u-series").nth(1).locator(".u-value")).to_have_text("1.000")
+    assert problems == []

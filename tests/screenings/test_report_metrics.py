@@ -7,6 +7,7 @@ import statistics
 
 import numpy as np
 import pytest
+from django.urls import reverse
 
 from screenings.models import Answer, EmotionSample, Participant, Question, Scene
 from screenings.reports import metrics
@@ -173,3 +174,26 @@ def test_smoothing_wider_than_the_curve_averages_what_there_is():
     curve = np.array([[1.0, np.nan, 3.0], [2.0, 4.0, np.nan]])
     smoothed = metrics.smooth_rows(curve, 9)
     np.testing.assert_allclose(smoothed, [[2.0, np.nan, 2.0], [3.0, 3.0, np.nan]])
+
+
+def test_the_report_page_shows_the_metrics_scenes_and_paired_tests(organizer_client, screening, viewers):
+    Scene.objects.create(screening=screening, start=0, end=2, label="Opening")
+    question = QuestionFactory(screening=screening, kind=Question.Kind.NUMBER, phase=Question.Phase.BOTH, text="Score?")
+    for label, (before, after) in {"A": (3, 4), "B": (2, 4)}.items():
+        for phase, value in (("before", before), ("after", after)):
+            Answer.objects.create(participant=viewers[label], question=question, phase=phase, value=value)
+    response = organizer_client.get(reverse("organizer-report", args=[screening.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="report-metrics"' in page and "js/report-metrics.js" in page
+    [scene] = response.context["scene_metrics"]
+    assert scene["scene"] == "Opening"
+    assert scene["estimates"][0]["mean"] == pytest.approx((0.65 + 0.35 + 0.8) / 3)
+    [paired] = response.context["paired_tests"]
+    assert paired["question"] == "Score?" and paired["test"]["mean"] == pytest.approx(1.5)
+    assert 'id="paired-tests"' in page and 'id="synchrony"' in page
+
+
+def test_another_organizer_gets_404_for_the_report_with_its_metrics(other_organizer_client, screening, viewers):
+    assert other_organizer_client.get(reverse("organizer-report", args=[screening.pk])).status_code == 404
+    assert other_organizer_client.get(f"/api/screenings/{screening.pk}/report/").status_code == 404

@@ -244,8 +244,9 @@ class TestPagesAndDownloads:
     def test_the_workbook_has_every_sheet(self, organizer_client, study):
         response = organizer_client.get(report_url(study, "organizer-download", "xlsx"))
         workbook = openpyxl.load_workbook(io.BytesIO(response.content))
-        assert workbook.sheetnames == ["summary", "funnel", "reactions", "timeline", "scenes", "top_moments", "quality",
-                                       "participants", "answers", "distributions", "changes", "emotion_by_answer",
+        assert workbook.sheetnames == ["summary", "funnel", "reactions", "timeline", "metrics", "scene_metrics",
+                                       "synchrony", "scenes", "top_moments", "quality", "participants", "answers",
+                                       "distributions", "changes", "paired_tests", "emotion_by_answer",
                                        "samples"]  # fmt: skip
         assert workbook["samples"].max_row == 1 + 7
         assert [row[0].value for row in workbook["scenes"].iter_rows(min_row=2)] == ["Opening", "Ending"]
