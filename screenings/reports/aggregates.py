@@ -249,27 +249,6 @@ def _scene_edges(start: float, end: float, width: float) -> tuple[tuple[int, int
     return (first, stop), [(low, high) for low, high in spans if high > low]
 
 
-def top_moments(bins: list[TimelineBin], *, window_bins: int = 3, count: int = 3) -> dict[str, list[dict]]:
-    """For each emotion, the non-overlapping windows of ``window_bins`` bins where the audience's mean is highest."""
-    moments: dict[str, list[dict]] = {}
-    if not bins:
-        return {emotion: [] for emotion in EMOTIONS}
-    width = bins[1].start - bins[0].start if len(bins) > 1 else 1.0
-    for emotion in EMOTIONS:
-        windows = []
-        for index in range(max(1, len(bins) - window_bins + 1)):
-            group = bins[index : index + window_bins]
-            windows.append((sum(b.means[emotion] for b in group) / len(group), group[0].start, group[-1].start + width))
-        chosen: list[tuple[float, float, float]] = []
-        for mean, start, end in sorted(windows, key=lambda window: -window[0]):
-            if all(end <= other_start or start >= other_end for _, other_start, other_end in chosen):
-                chosen.append((mean, start, end))
-            if len(chosen) == count:
-                break
-        moments[emotion] = [{"start": start, "end": end, "mean": mean} for mean, start, end in chosen]
-    return moments
-
-
 @dataclass(frozen=True)
 class AnswerScale:
     """How a question's answers are grouped and ordered wherever they are shown.

@@ -61,7 +61,6 @@ def screening_report(
         },
         "reaction_summary": aggregates.reaction_summary_from_stats(screening, stats),
         "scenes": aggregates.scene_summaries(screening, slots=slots, members=members),
-        "top_moments": aggregates.top_moments(bins),
         "before_after": before_after_items(screening, members=members),
         "emotion_by_answer": emotion_by_answer_items(screening, stats=stats, members=members),
         **metrics_items(screening, bin_seconds=bin_seconds, smoothing=smoothing, members=members),
@@ -71,7 +70,10 @@ def screening_report(
 def metrics_items(
     screening: Screening, *, bin_seconds: float | None, smoothing: int, members: Members
 ) -> dict[str, Any]:
-    """The report's ``metrics`` (per bin and per scene, with 95% intervals) and ``synchrony`` (docs/metrics.md)."""
+    """The report's ``top_moments``, ``metrics`` (per bin and per scene, with 95% intervals) and ``synchrony``.
+
+    All from each viewer's own means (docs/metrics.md).
+    """
     per_bin = aggregates.bin_slots(float(screening.sampling_interval), bin_seconds)
     bin_means = metric_selectors.viewer_bin_means(screening, bin_slots=per_bin, members=members)
     scenes = selectors.screening_scenes(screening)
@@ -79,6 +81,8 @@ def metrics_items(
     width = float(bin_seconds or screening.sampling_interval)
     labels = selectors.included_participant_names(screening, members=members)
     return {
+        # Ranked against each viewer's own baseline, with their significance (docs/metrics.md).
+        "top_moments": metrics.top_moments(bin_means, bin_seconds=width),
         "metrics": {
             "confidence": metrics.CONFIDENCE,
             "bins": metrics.bin_metrics(bin_means, bin_seconds=width, smoothing=smoothing),

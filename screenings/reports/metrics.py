@@ -160,6 +160,71 @@ def synchrony(means: ViewerMeans, *, smoothing: int = 1, labels: dict[int, str] 
     return {"min_common_bins": MIN_COMMON_BINS, "curves": result}
 
 
+# Top moments: windows of this many bins, this many per emotion.
+MOMENT_WINDOW_BINS = 3
+MOMENTS_PER_EMOTION = 3
+
+
+def _window_rows(emotion: np.ndarray, start: int, width: int) -> np.ndarray:
+    """Each viewer's mean over the window's bins (NaN for a viewer with no face in it)."""
+    window = emotion[:, start : start + width]
+    counts = np.isfinite(window).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, np.nansum(window, axis=1) / counts, np.nan)
+
+
+def _lift(window: np.ndarray, baseline: np.ndarray, candidates: int) -> dict[str, Any]:
+    """The viewers' window-minus-baseline differences: their mean with its interval and a one-sided t-test."""
+    present = np.isfinite(window) & np.isfinite(baseline)
+    differences = (window - baseline)[present]
+    interval = estimate(differences)
+    p = None
+    if len(differences) > 1 and differences.std(ddof=1) > 0:
+        t = differences.mean() / (differences.std(ddof=1) / math.sqrt(len(differences)))
+        p = float(scipy_stats.t.sf(t, len(differences) - 1))
+    return {
+        "mean": float(window[present].mean()) if present.any() else None,
+        "baseline": float(baseline[present].mean()) if present.any() else None,
+        "lift": interval["mean"], "lower": interval["lower"], "upper": interval["upper"],
+        "viewers": interval["viewers"], "p": p, "p_adjusted": None if p is None else min(1.0, p * candidates),
+    }  # fmt: skip
+
+
+def top_moments(
+    means: ViewerMeans, *, bin_seconds: float, window_bins: int = MOMENT_WINDOW_BINS, count: int = MOMENTS_PER_EMOTION
+) -> dict[str, list[dict[str, Any]]]:
+    """For each emotion, the non-overlapping windows where viewers rose most above their own baseline.
+
+    A viewer's baseline is their mean of the emotion over the whole stimulus; each window (of
+    ``window_bins`` consecutive bins) is ranked by the viewers' mean rise above it (``lift``),
+    with its 95% interval, a one-sided t-test that the audience rose (``p``) and that p times
+    the number of windows tried (``p_adjusted``, Bonferroni: the windows were picked as the
+    highest of many).
+    """
+    moments: dict[str, list[dict[str, Any]]] = {}
+    columns = len(means.groups)
+    for position, emotion in enumerate(EMOTIONS):
+        values = means.emotions[..., position] if columns else np.zeros((0, 0))
+        with np.errstate(invalid="ignore"):
+            baseline = np.nanmean(values, axis=1) if columns else np.zeros(0)
+        candidates = max(1, columns - window_bins + 1) if columns else 0
+        windows = []
+        for start in range(candidates):
+            lift = _lift(_window_rows(values, start, window_bins), baseline, candidates)
+            if lift["lift"] is not None:
+                first, last = means.groups[start], means.groups[min(start + window_bins, columns) - 1]
+                windows.append({"start": round(float(first) * bin_seconds, 6),
+                                "end": round(float(last + 1) * bin_seconds, 6), **lift})  # fmt: skip
+        chosen: list[dict[str, Any]] = []
+        for window in sorted(windows, key=lambda window: -window["lift"]):
+            if all(window["end"] <= other["start"] or window["start"] >= other["end"] for other in chosen):
+                chosen.append(window)
+            if len(chosen) == count:
+                break
+        moments[emotion] = chosen
+    return moments
+
+
 def paired_change(changes: list[float]) -> dict[str, Any] | None:
     """The mean after-minus-before change with its 95% t interval and a paired t-test (two-sided).
 

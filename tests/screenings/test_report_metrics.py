@@ -197,3 +197,25 @@ def test_the_report_page_shows_the_metrics_scenes_and_paired_tests(organizer_cli
 def test_another_organizer_gets_404_for_the_report_with_its_metrics(other_organizer_client, screening, viewers):
     assert other_organizer_client.get(reverse("organizer-report", args=[screening.pk])).status_code == 404
     assert other_organizer_client.get(f"/api/screenings/{screening.pk}/report/").status_code == 404
+
+
+def test_top_moments_are_ranked_by_the_viewers_rise_above_their_own_baseline(screening, viewers):
+    moments = metrics.top_moments(viewer_bin_means(screening, bin_slots=1), bin_seconds=1.0, window_bins=1, count=2)
+    # Happy per viewer at 0-3 s: A 0.6 0.8 0.2 0.5, B 0.4 0.6 0.1 0.3, C 0.7 0.9 0.3 (no face at 3 s).
+    baselines = {"A": 2.1 / 4, "B": 1.4 / 4, "C": 1.9 / 3}
+    rises = [0.8 - baselines["A"], 0.6 - baselines["B"], 0.9 - baselines["C"]]
+    first, second = moments["happy"]
+    assert (first["start"], first["end"]) == (1.0, 2.0) and second["start"] == 0.0
+    mean, lower, upper = interval(rises)
+    assert (first["lift"], first["lower"], first["upper"]) == pytest.approx((mean, lower, upper))
+    assert first["mean"] == pytest.approx((0.8 + 0.6 + 0.9) / 3) and first["viewers"] == 3
+    assert first["baseline"] == pytest.approx(statistics.mean(baselines.values()))
+    # One-sided, two degrees of freedom: p = (1 - t / sqrt(2 + t²)) / 2; four windows were tried.
+    t = mean / (statistics.stdev(rises) / math.sqrt(3))
+    assert first["p"] == pytest.approx((1 - t / math.sqrt(2 + t * t)) / 2)
+    assert first["p_adjusted"] == pytest.approx(min(1.0, 4 * first["p"]))
+
+
+def test_the_reports_top_moments_are_windows_of_three_bins_that_do_not_overlap(screening, viewers):
+    moments = screening_report(screening)["top_moments"]["happy"]
+    assert [(moment["start"], moment["end"]) for moment in moments] == [(0.0, 3.0)]

@@ -112,11 +112,6 @@ class TestAggregates:
         assert ending["shares"]["happy"] == pytest.approx(1.0)
         assert ending["means"]["happy"] == pytest.approx(0.75)
 
-    def test_top_moments_find_the_highest_windows(self, study):
-        moments = aggregates.top_moments(aggregates.timeline(study), window_bins=1)
-        assert moments["happy"][0] == {"start": 3.0, "end": 4.0, "mean": pytest.approx(0.75)}
-        assert moments["surprise"][0]["start"] == 1.0
-
     def test_before_and_after_with_each_participants_change(self, study):
         mood, again = aggregates.before_after(study)
         assert mood.distributions == {"before": {"2": 1, "3": 1}, "after": {"4": 1, "3": 1}}

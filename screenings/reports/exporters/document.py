@@ -176,9 +176,11 @@ def _metrics(layout: _Layout, report: dict[str, Any]) -> list[Any]:
 
 
 def _reactions(layout: _Layout, report: dict[str, Any]) -> list[Any]:
-    moments = [["emotion", "top windows (s), highest mean first"]]
+    moments = [["emotion", "top windows (s): mean, rise above the viewers' own baseline, adjusted p"]]
     for emotion, windows in report["top_moments"].items():
-        shown = ", ".join(f"{w['start']:g}{RANGE_DASH}{w['end']:g} ({w['mean']:.3f})" for w in windows) or "-"
+        shown = "; ".join(f"{w['start']:g}{RANGE_DASH}{w['end']:g} ({w['mean']:.3f}, {w['lift']:+.3f}"
+                          + ("" if w["p_adjusted"] is None else f", p {w['p_adjusted']:.3f}") + ")"
+                          for w in windows) or "-"  # fmt: skip
         moments.append([emotion, layout.paragraph(shown, "Cell")])
     half = layout.width / 2
     summary = layout.image(charts.summary_png(report["reaction_summary"]), 0.58, width=half)

@@ -263,10 +263,14 @@ class XlsxExporter(Exporter):
 
     def iterate_top_moments(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
         yield [Column("emotion"), Column("rank", INTEGER), Column("start (s)", SECONDS), Column("end (s)", SECONDS),
-               Column("mean", PROBABILITY)]  # fmt: skip
+               Column("mean", PROBABILITY), Column("baseline", PROBABILITY), Column("rise", CHANGE),
+               Column("rise lower", CHANGE), Column("rise upper", CHANGE), Column("viewers", INTEGER),
+               Column("p (one-sided)", "0.0000"), Column("p adjusted", "0.0000")]  # fmt: skip
         for emotion, windows in report["top_moments"].items():
             for rank, window in enumerate(windows, 1):
-                yield [emotion, rank, window["start"], window["end"], window["mean"]]
+                yield [emotion, rank, window["start"], window["end"], window["mean"], window["baseline"],
+                       window["lift"], window["lower"], window["upper"], window["viewers"], window["p"],
+                       window["p_adjusted"]]  # fmt: skip
 
     def iterate_quality(self, screening: Screening, report: dict[str, Any], audience: Audience) -> Iterator[Any]:
         yield [Column("participant", INTEGER), Column("label"), Column("external_id"), Column("state"),
