@@ -96,12 +96,17 @@ def included_slots(screening: Screening, *, excluded: set[int] | None = None, me
     Excluded participants are few, so their samples are summed again and subtracted; everyone
     else is read from the running totals. ``excluded`` (the excluded participants' ids) saves
     reading them when the caller already has them. A segment's ``members`` are summed from
-    their own samples instead (in SQL, one row per slot).
+    their own samples (in SQL, one row per slot) when they are fewer than the others; when they
+    are more, the others' samples are subtracted as excluded ones are, so no more than half the
+    screening's samples are read again.
     """
     width = slot_width(screening)
     excluded = excluded_participant_ids(screening) if excluded is None else excluded
     if members is not None:
-        return _slot_totals(width, _members_slot_table(screening, width, members - excluded))
+        others = set(screening.participants.values_list("pk", flat=True)) - members
+        if len(others) >= len(members):
+            return _slot_totals(width, _members_slot_table(screening, width, members - excluded))
+        excluded = excluded | others
     table = np.array(
         TimelineSlot.objects.filter(screening=screening).order_by("slot").values_list(*SLOT_COLUMNS), dtype=np.float64
     ).reshape(-1, len(SLOT_COLUMNS))

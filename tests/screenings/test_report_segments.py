@@ -18,7 +18,16 @@ from tests.screenings.report_fixtures import DURATION, _probabilities, three_vie
 
 pytestmark = pytest.mark.django_db
 # Figures that count only the included participants: a segment's report has them as if the others were excluded.
-AUDIENCE_FIGURES = ("timeline", "reaction_summary", "scenes", "top_moments", "before_after", "emotion_by_answer")
+AUDIENCE_FIGURES = (
+    "timeline",
+    "reaction_summary",
+    "scenes",
+    "top_moments",
+    "before_after",
+    "emotion_by_answer",
+    "metrics",
+    "synchrony",
+)
 
 
 @pytest.fixture
@@ -84,12 +93,16 @@ class TestRestrictedAggregates:
         assert report["segment"] == {"id": keen.pk, "name": "Keen", "rules": keen.rules, "described": described,
                                      "participants": 2}  # fmt: skip
 
-    def test_every_figure_is_the_one_the_others_excluded_would_give(self, trailer, keen):
-        restricted = screening_report(trailer, segment=keen, bin_seconds=5, smoothing=3)
-        Participant.objects.filter(external_id="P2").update(excluded_from_reports=True)
-        without_p2 = screening_report(trailer, bin_seconds=5, smoothing=3)
+    # Keen holds most of the audience (the others' samples are subtracted from the totals), Unsure the
+    # fewest (its members' samples are summed): both must give what excluding the others gives.
+    @pytest.mark.parametrize(("name", "others"), [("keen", ["P2"]), ("unsure", ["P1", "P3"])])
+    def test_every_figure_is_the_one_the_others_excluded_would_give(self, request, trailer, name, others):
+        segment = request.getfixturevalue(name)
+        restricted = screening_report(trailer, segment=segment, bin_seconds=5, smoothing=3)
+        Participant.objects.filter(external_id__in=others).update(excluded_from_reports=True)
+        without_others = screening_report(trailer, bin_seconds=5, smoothing=3)
         for figure in AUDIENCE_FIGURES:
-            assert rounded(restricted[figure]) == rounded(without_p2[figure]), figure
+            assert rounded(restricted[figure]) == rounded(without_others[figure]), figure
 
     def test_answers_are_the_members_answers(self, trailer, keen):
         report = screening_report(trailer, segment=keen)
