@@ -9,6 +9,7 @@ does not narrow the interval.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -44,17 +45,33 @@ def viewer_curves(means: ViewerMeans) -> dict[str, np.ndarray]:
     }
 
 
-def estimate(values: np.ndarray) -> dict[str, Any]:
-    """The mean of the finite ``values`` with its 95% t interval; bounds are None below two values."""
-    finite = values[np.isfinite(values)]
-    count = len(finite)
+def column_estimates(matrix: np.ndarray) -> list[dict[str, Any]]:
+    """``estimate`` of each column of a viewers-by-columns matrix, computed for all columns at once."""
+    if not matrix.shape[1]:
+        return []
+    finite = np.isfinite(matrix)
+    counts = finite.sum(axis=0)
+    values = np.where(finite, matrix, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = values.sum(axis=0) / counts
+        spread = np.sqrt(np.where(finite, (matrix - means) ** 2, 0.0).sum(axis=0) / (counts - 1))
+        quantiles = scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, np.maximum(counts - 1, 1))
+        halves = quantiles * spread / np.sqrt(counts)
+    return [_estimate_of(int(count), float(mean), float(half))
+            for count, mean, half in zip(counts, means, halves, strict=True)]  # fmt: skip
+
+
+def _estimate_of(count: int, mean: float, half: float) -> dict[str, Any]:
     if not count:
         return {"mean": None, "lower": None, "upper": None, "viewers": 0}
-    mean = float(finite.mean())
     if count < 2:
         return {"mean": mean, "lower": None, "upper": None, "viewers": 1}
-    half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, count - 1) * finite.std(ddof=1) / math.sqrt(count))
     return {"mean": mean, "lower": mean - half, "upper": mean + half, "viewers": count}
+
+
+def estimate(values: np.ndarray) -> dict[str, Any]:
+    """The mean of the finite ``values`` with its 95% t interval; bounds are None below two values."""
+    return column_estimates(np.asarray(values, dtype=float).reshape(-1, 1))[0]
 
 
 def smooth_rows(matrix: np.ndarray, window: int) -> np.ndarray:
@@ -78,12 +95,13 @@ def _window_sums(matrix: np.ndarray, half: int) -> np.ndarray:
 
 def bin_metrics(means: ViewerMeans, *, bin_seconds: float, smoothing: int = 1) -> list[dict[str, Any]]:
     """Per time bin: each metric across viewers, and how many viewers had a sample in the bin."""
-    curves = {name: smooth_rows(curve, smoothing) for name, curve in viewer_curves(means).items()}
+    curves = {name: column_estimates(smooth_rows(curve, smoothing)) for name, curve in viewer_curves(means).items()}
+    viewers = np.isfinite(means.samples).sum(axis=0)
     return [
         {
             "start": round(float(group) * bin_seconds, 6),
-            "viewers": int(np.isfinite(means.samples[:, column]).sum()),
-            **{name: estimate(curve[:, column]) for name, curve in curves.items()},
+            "viewers": int(viewers[column]),
+            **{name: estimates[column] for name, estimates in curves.items()},
         }
         for column, group in enumerate(means.groups)
     ]
@@ -165,29 +183,39 @@ MOMENT_WINDOW_BINS = 3
 MOMENTS_PER_EMOTION = 3
 
 
-def _window_rows(emotion: np.ndarray, start: int, width: int) -> np.ndarray:
-    """Each viewer's mean over the window's bins (NaN for a viewer with no face in it)."""
-    window = emotion[:, start : start + width]
-    counts = np.isfinite(window).sum(axis=1)
+def _window_means(emotion: np.ndarray, width: int) -> np.ndarray:
+    """Each viewer's mean over each window of ``width`` consecutive columns (viewers by windows; NaN: no face)."""
+    finite = np.isfinite(emotion)
+    running = np.concatenate([np.zeros((emotion.shape[0], 1)), np.cumsum(np.where(finite, emotion, 0.0), axis=1)], 1)
+    counted = np.concatenate([np.zeros((emotion.shape[0], 1)), np.cumsum(finite, axis=1)], 1)
+    width = min(width, emotion.shape[1])
+    sums, counts = running[:, width:] - running[:, :-width], counted[:, width:] - counted[:, :-width]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, np.nansum(window, axis=1) / counts, np.nan)
+        return np.where(counts > 0, sums / counts, np.nan)
 
 
-def _lift(window: np.ndarray, baseline: np.ndarray, candidates: int) -> dict[str, Any]:
-    """The viewers' window-minus-baseline differences: their mean with its interval and a one-sided t-test."""
-    present = np.isfinite(window) & np.isfinite(baseline)
-    differences = (window - baseline)[present]
-    interval = estimate(differences)
-    p = None
-    if len(differences) > 1 and differences.std(ddof=1) > 0:
-        t = differences.mean() / (differences.std(ddof=1) / math.sqrt(len(differences)))
-        p = float(scipy_stats.t.sf(t, len(differences) - 1))
-    return {
-        "mean": float(window[present].mean()) if present.any() else None,
-        "baseline": float(baseline[present].mean()) if present.any() else None,
-        "lift": interval["mean"], "lower": interval["lower"], "upper": interval["upper"],
-        "viewers": interval["viewers"], "p": p, "p_adjusted": None if p is None else min(1.0, p * candidates),
-    }  # fmt: skip
+def _rises(windows: np.ndarray, baseline: np.ndarray) -> list[dict[str, Any]]:
+    """Per window: the viewers' rise above their baseline with its interval, and a one-sided t-test of it."""
+    rises = windows - baseline[:, None]
+    estimates = column_estimates(rises)
+    present = np.isfinite(rises)
+    counts = present.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(present, windows, 0.0).sum(axis=0) / counts
+        baselines = np.where(present, baseline[:, None], 0.0).sum(axis=0) / counts
+        spread = np.sqrt(np.where(present, (rises - np.nanmean(rises, axis=0)) ** 2, 0.0).sum(axis=0) / (counts - 1))
+        t = np.nanmean(rises, axis=0) / (spread / np.sqrt(counts))
+        p = scipy_stats.t.sf(t, np.maximum(counts - 1, 1))
+    tested = (counts > 1) & (spread > 0)
+    candidates = rises.shape[1]
+    return [
+        {"mean": float(means[column]) if counts[column] else None,
+         "baseline": float(baselines[column]) if counts[column] else None,
+         "lift": estimate["mean"], "lower": estimate["lower"], "upper": estimate["upper"],
+         "viewers": estimate["viewers"], "p": float(p[column]) if tested[column] else None,
+         "p_adjusted": min(1.0, float(p[column]) * candidates) if tested[column] else None}
+        for column, estimate in enumerate(estimates)
+    ]  # fmt: skip
 
 
 def top_moments(
@@ -201,20 +229,22 @@ def top_moments(
     the number of windows tried (``p_adjusted``, Bonferroni: the windows were picked as the
     highest of many).
     """
-    moments: dict[str, list[dict[str, Any]]] = {}
     columns = len(means.groups)
+    if not columns or not len(means.participants):
+        return {emotion: [] for emotion in EMOTIONS}
+    width = min(window_bins, columns)
+    moments: dict[str, list[dict[str, Any]]] = {}
     for position, emotion in enumerate(EMOTIONS):
-        values = means.emotions[..., position] if columns else np.zeros((0, 0))
-        with np.errstate(invalid="ignore"):
-            baseline = np.nanmean(values, axis=1) if columns else np.zeros(0)
-        candidates = max(1, columns - window_bins + 1) if columns else 0
+        values = means.emotions[..., position]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a viewer with no face at all: NaN
+            baseline = np.nanmean(values, axis=1)
         windows = []
-        for start in range(candidates):
-            lift = _lift(_window_rows(values, start, window_bins), baseline, candidates)
-            if lift["lift"] is not None:
-                first, last = means.groups[start], means.groups[min(start + window_bins, columns) - 1]
+        for start, rise in enumerate(_rises(_window_means(values, width), baseline)):
+            if rise["lift"] is not None:
+                first, last = means.groups[start], means.groups[start + width - 1]
                 windows.append({"start": round(float(first) * bin_seconds, 6),
-                                "end": round(float(last + 1) * bin_seconds, 6), **lift})  # fmt: skip
+                                "end": round(float(last + 1) * bin_seconds, 6), **rise})  # fmt: skip
         chosen: list[dict[str, Any]] = []
         for window in sorted(windows, key=lambda window: -window["lift"]):
             if all(window["end"] <= other["start"] or window["start"] >= other["end"] for other in chosen):
