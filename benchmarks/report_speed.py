@@ -5,7 +5,8 @@ Run by hand on a scratch database (it adds a screening full of generated samples
     DEBUG=1 DATA_DIR=/tmp/report-bench .venv/bin/python benchmarks/report_speed.py [--participants 100 --seconds 7200]
 
 Reports: the time to sum bulk-loaded samples into the report totals, to render the screening
-report page and its charts, and the samples CSV streaming rate. ``--slug NAME`` measures the
+report page and its charts, the report's JSON (with its metrics) for everyone and for a segment
+of about half the audience, and the samples CSV and Parquet streaming rates. ``--slug NAME`` measures the
 screening with that slug again if an earlier run made it (generating takes minutes).
 That the page's query count does not grow with participants is a test:
 tests/screenings/test_reports.py.
@@ -124,22 +125,61 @@ def main() -> int:
             assert client.get(chart.replace("&amp;", "&")).status_code == 200
         return html_seconds, time.perf_counter() - began
 
-    page(big)  # warm caches, as a second organizer visit would
+    page(big)  # warm caches (the metrics' too), as a second organizer visit would
     big_seconds, chart_seconds = page(big)
-    began = time.perf_counter()
-    response = client.get(reverse("organizer-download", args=[big.pk, "samples-csv"]))
-    size = sum(len(chunk) for chunk in response.streaming_content)
-    csv_seconds = time.perf_counter() - began
+    json_seconds = timed_get(client, f"/api/screenings/{big.pk}/report/")
+    segment = half_the_audience(big)
+    segment_seconds = timed_get(client, f"/api/screenings/{big.pk}/report/?segment={segment.pk}")
+    csv_seconds, size = streamed(client, reverse("organizer-download", args=[big.pk, "samples-csv"]))
+    parquet_seconds, parquet_size = streamed(client, reverse("organizer-download", args=[big.pk, "samples-parquet"]))
     rows = big.samples.count()
     print("| measure | value |")
     print("|---|---:|")
     print(f"| sum {rows:,} bulk-loaded samples into the report totals | {rebuild_seconds:.2f} s |")
     print(f"| report page HTML, {rows:,} samples | {big_seconds:.2f} s |")
     print(f"| all the page's charts (PNG), together | {chart_seconds:.2f} s |")
+    print(f"| report JSON with its metrics (`/api/screenings/<id>/report/`), first / again | "
+          f"{json_seconds[0]:.2f} s / {json_seconds[1]:.2f} s |")  # fmt: skip
+    print(f"| a segment's report JSON ({segment.name}), first / again | "
+          f"{segment_seconds[0]:.2f} s / {segment_seconds[1]:.2f} s |")  # fmt: skip
     print(
         f"| samples CSV, {rows:,} rows ({size / 1e6:.0f} MB) | {csv_seconds:.1f} s = {rows / csv_seconds:,.0f} rows/s |"
     )
+    print(f"| samples Parquet ({parquet_size / 1e6:.0f} MB) | {parquet_seconds:.1f} s = "
+          f"{rows / parquet_seconds:,.0f} rows/s |")  # fmt: skip
     return 0
+
+
+def timed_get(client, url: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Seconds for a first GET with the cache empty, then for the same GET again (its metrics cached)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    times = []
+    for _ in range(2):
+        began = time.perf_counter()
+        assert client.get(url).status_code == 200
+        times.append(time.perf_counter() - began)
+    return times[0], times[1]
+
+
+def streamed(client, url: str) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+    """Seconds and bytes for a whole streamed download."""
+    began = time.perf_counter()
+    response = client.get(url)
+    size = sum(len(chunk) for chunk in response.streaming_content)
+    return time.perf_counter() - began, size
+
+
+def half_the_audience(screening):  # type: ignore[no-untyped-def]
+    """A segment of those who liked it (5 or more of 7): about half the audience, kept for later runs."""
+    from screenings import services
+
+    existing = screening.segments.filter(name="liked it").first()
+    if existing is not None:
+        return existing
+    liked = screening.questions.get(text="Liked it?")
+    return services.segment_create(screening=screening, name="liked it", rules=[{"question": liked.pk, "min": 4}])
 
 
 if __name__ == "__main__":

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict
 from typing import Any
+
+from django.core.cache import cache
 
 from inference import EMOTIONS
 from screenings.models import Participant, Question, Screening, Segment
@@ -63,23 +67,76 @@ def screening_report(
         "scenes": aggregates.scene_summaries(screening, slots=slots, members=members),
         "before_after": before_after_items(screening, members=members),
         "emotion_by_answer": emotion_by_answer_items(screening, stats=stats, members=members),
-        **metrics_items(screening, bin_seconds=bin_seconds, smoothing=smoothing, members=members),
+        **metrics_items(screening, bin_seconds=bin_seconds, smoothing=smoothing, members=members, stats=stats),
     }  # fmt: skip
 
 
+# Metrics kept this long in the cache; a changed sample, exclusion, label or scene makes a new key anyway.
+METRICS_CACHE_SECONDS = 24 * 3600
+# Part of every key: a change to what the metrics hold changes it, so older entries are never read.
+METRICS_CACHE_VERSION = 1
+
+
 def metrics_items(
-    screening: Screening, *, bin_seconds: float | None, smoothing: int, members: Members
+    screening: Screening,
+    *,
+    bin_seconds: float | None,
+    smoothing: int,
+    members: Members,
+    stats: dict[int, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The report's ``top_moments``, ``metrics`` (per bin and per scene, with 95% intervals) and ``synchrony``.
 
-    All from each viewer's own means (docs/metrics.md).
+    All from each viewer's own means (docs/metrics.md), which means reading every sample: a
+    long screening's metrics take seconds. So they are cached under a key made of everything
+    they depend on: the options, the segment's members, each participant's running totals
+    (``stats``: samples, faces, emotion sums and whether excluded, which any stored or erased
+    sample changes), their labels and the scenes. The next view of an unchanged screening
+    reads them from the cache.
     """
+    stats = selectors.participant_sample_stats(screening, members=members) if stats is None else stats
+    scenes = selectors.screening_scenes(screening)
+    labels = selectors.included_participant_names(screening, members=members)
+    key = _metrics_key(screening, bin_seconds, smoothing, members, stats, scenes, labels)
+    cached = cache.get(key)
+    if cached is None:
+        cached = _metrics(screening, bin_seconds=bin_seconds, smoothing=smoothing, members=members, scenes=scenes,
+                          labels=labels)  # fmt: skip
+        cache.set(key, cached, METRICS_CACHE_SECONDS)
+    return cached
+
+
+def _metrics_key(
+    screening: Screening,
+    bin_seconds: float | None,
+    smoothing: int,
+    members: Members,
+    stats: dict[int, dict[str, Any]],
+    scenes: list[Any],
+    labels: dict[int, str],
+) -> str:
+    depends_on = [
+        METRICS_CACHE_VERSION, screening.pk, float(screening.sampling_interval), bin_seconds, smoothing,
+        None if members is None else sorted(members), sorted((str(k), v) for k, v in stats.items()),
+        [(scene.start, scene.end, scene.label) for scene in scenes], sorted(labels.items()),
+    ]  # fmt: skip
+    digest = hashlib.sha256(json.dumps(depends_on, sort_keys=True, default=str).encode()).hexdigest()
+    return f"report-metrics:{screening.pk}:{digest}"
+
+
+def _metrics(
+    screening: Screening,
+    *,
+    bin_seconds: float | None,
+    smoothing: int,
+    members: Members,
+    scenes: list[Any],
+    labels: dict[int, str],
+) -> dict[str, Any]:
     per_bin = aggregates.bin_slots(float(screening.sampling_interval), bin_seconds)
     bin_means = metric_selectors.viewer_bin_means(screening, bin_slots=per_bin, members=members)
-    scenes = selectors.screening_scenes(screening)
     scene_means = metric_selectors.viewer_scene_means(screening, scenes, members=members)
     width = float(bin_seconds or screening.sampling_interval)
-    labels = selectors.included_participant_names(screening, members=members)
     return {
         # Ranked against each viewer's own baseline, with their significance (docs/metrics.md).
         "top_moments": metrics.top_moments(bin_means, bin_seconds=width),

@@ -219,3 +219,27 @@ def test_top_moments_are_ranked_by_the_viewers_rise_above_their_own_baseline(scr
 def test_the_reports_top_moments_are_windows_of_three_bins_that_do_not_overlap(screening, viewers):
     moments = screening_report(screening)["top_moments"]["happy"]
     assert [(moment["start"], moment["end"]) for moment in moments] == [(0.0, 3.0)]
+
+
+def test_the_metrics_of_an_unchanged_screening_come_from_the_cache(screening, viewers, monkeypatch):
+    from screenings.reports import builder
+
+    computed = []
+    compute = builder._metrics
+    monkeypatch.setattr(builder, "_metrics", lambda *args, **kwargs: computed.append(1) or compute(*args, **kwargs))
+    first = screening_report(screening)
+    assert screening_report(screening)["metrics"] == first["metrics"] and len(computed) == 1
+    screening_report(screening, bin_seconds=2.0)
+    assert len(computed) == 2
+
+
+def test_a_new_sample_an_exclusion_or_a_new_label_is_never_hidden_by_the_cache(screening, viewers):
+    before = screening_report(screening)["metrics"]["bins"]
+    EmotionSampleFactory(participant=viewers["C"], media_time=4.0)
+    assert [row["start"] for row in screening_report(screening)["metrics"]["bins"]] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert len(before) == 4
+    Participant.objects.filter(pk=viewers["C"].pk).update(excluded_from_reports=True)
+    assert screening_report(screening)["metrics"]["bins"][0]["viewers"] == 2
+    Participant.objects.filter(pk=viewers["A"].pk).update(label="Alice")
+    per_viewer = screening_report(screening)["synchrony"]["curves"]["valence"]["per_viewer"]
+    assert any(row["label"].endswith("Alice") for row in per_viewer)
