@@ -39,6 +39,7 @@ from screenings.models import (
 )
 from screenings.reports.exporters import spreadsheet_safe
 from screenings.services import MAX_INVITES_PER_REQUEST
+from screenings.services.segments import MAX_SEGMENTS_PER_SCREENING
 from screenings.web.links import open_link_url, participant_link_url, stimulus_preview_url
 
 
@@ -83,6 +84,8 @@ class SegmentInline(OrganizerPermissionsMixin, admin.StackedInline):
     model = Segment
     form = SegmentForm
     extra = 0
+    # The services' limit, so the admin never offers a row it would refuse.
+    max_num = MAX_SEGMENTS_PER_SCREENING
     fields = ["name", "rules"]
 
     def get_formset(self, request: HttpRequest, obj: Screening | None = None, **kwargs: Any) -> Any:

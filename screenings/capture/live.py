@@ -19,6 +19,8 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.2
+# The longest a frame sent over HTTP waits for the live view to be told of it.
+HTTP_TELL_SECONDS = 1.0
 
 
 def live_group(screening_id: int) -> str:
@@ -67,9 +69,13 @@ def tell_live_view_now(screening_id: int, event: dict[str, Any]) -> None:
     A frame over HTTP is one request, so there is nothing to gather it with. Best effort, as
     the broadcaster is: with the channel layer down the frame is still stored and acknowledged.
     """
+    message = {"type": "live.events", "events": [event]}
+
+    async def send() -> None:
+        # Bounded: the frame is stored already, and its answer must not wait on a slow channel layer.
+        await asyncio.wait_for(get_channel_layer().group_send(live_group(screening_id), message), HTTP_TELL_SECONDS)
+
     try:
-        async_to_sync(get_channel_layer().group_send)(
-            live_group(screening_id), {"type": "live.events", "events": [event]}
-        )
+        async_to_sync(send)()
     except Exception:
         logger.exception("could not tell screening %s's live view about a frame sent over HTTP", screening_id)

@@ -102,7 +102,14 @@ def metrics_items(
     if cached is None:
         cached = _metrics(screening, bin_seconds=bin_seconds, smoothing=smoothing, members=members, scenes=scenes,
                           labels=labels)  # fmt: skip
-        cache.set(key, cached, METRICS_CACHE_SECONDS)
+        # Kept only if nothing the key is made of changed while they were computed (an exclusion
+        # flipped meanwhile would otherwise file these figures under the key of the state before).
+        again = _metrics_key(screening, bin_seconds, smoothing, members,
+                             selectors.participant_sample_stats(screening, members=members),
+                             selectors.screening_scenes(screening),
+                             selectors.included_participant_names(screening, members=members))  # fmt: skip
+        if again == key:
+            cache.set(key, cached, METRICS_CACHE_SECONDS)
     return cached
 
 

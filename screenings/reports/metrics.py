@@ -19,6 +19,10 @@ from inference import EMOTIONS
 from screenings.models import Scene
 from screenings.selectors.metrics import ViewerMeans
 
+# A spread of values this small relative to their size is rounding noise (changes of 2.3 -> 2.4
+# and 5.1 -> 5.2 differ by 1e-16): the values are the same, and a t-test of them is undefined.
+SAME_VALUES = 1e-12
+
 POSITIVE = ("happy",)
 NEGATIVE = ("angry", "disgust", "fear", "sad")
 # Synchrony needs this many bins that a viewer and the rest of the audience both have.
@@ -206,7 +210,7 @@ def _rises(windows: np.ndarray, baseline: np.ndarray) -> list[dict[str, Any]]:
         spread = np.sqrt(np.where(present, (rises - np.nanmean(rises, axis=0)) ** 2, 0.0).sum(axis=0) / (counts - 1))
         t = np.nanmean(rises, axis=0) / (spread / np.sqrt(counts))
         p = scipy_stats.t.sf(t, np.maximum(counts - 1, 1))
-    tested = (counts > 1) & (spread > 0)
+    tested = (counts > 1) & (spread > SAME_VALUES * np.maximum(1.0, np.abs(np.nan_to_num(means))))
     candidates = rises.shape[1]
     return [
         {"mean": float(means[column]) if counts[column] else None,
@@ -239,8 +243,11 @@ def top_moments(
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a viewer with no face at all: NaN
             baseline = np.nanmean(values, axis=1)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a window where no viewer's face was found
+            rises = _rises(_window_means(values, width), baseline)
         windows = []
-        for start, rise in enumerate(_rises(_window_means(values, width), baseline)):
+        for start, rise in enumerate(rises):
             if rise["lift"] is not None:
                 first, last = means.groups[start], means.groups[start + width - 1]
                 windows.append({"start": round(float(first) * bin_seconds, 6),
@@ -268,7 +275,7 @@ def paired_change(changes: list[float]) -> dict[str, Any] | None:
     result = {"pairs": len(values), "mean": interval["mean"], "lower": interval["lower"],
               "upper": interval["upper"], "t": None, "p": None}  # fmt: skip
     spread = values.std(ddof=1) if len(values) > 1 else 0.0
-    if spread > 0:
+    if spread > SAME_VALUES * max(1.0, abs(float(values.mean()))):
         t = float(values.mean() / (spread / math.sqrt(len(values))))
         result["t"] = t
         result["p"] = float(2 * scipy_stats.t.sf(abs(t), len(values) - 1))

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Avg, Case, Count, F, FloatField, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Avg, Count, F, FloatField, IntegerField, Q, QuerySet
 from django.db.models.expressions import Expression
 from django.db.models.functions import Cast, Floor
 
@@ -104,18 +104,29 @@ def viewer_bin_means(screening: Screening, *, bin_slots: int, members: Members =
 
 
 def viewer_scene_means(screening: Screening, scenes: list[Scene], *, members: Members = None) -> ViewerMeans:
-    """Each included viewer's means per scene; ``groups`` are positions in ``scenes``.
+    """Each included viewer's means per scene over the samples in the scene's span [start, end).
 
-    A sample belongs to the first scene whose span [start, end) holds its media time.
+    ``groups`` are positions in ``scenes``. Scenes may overlap (a punchline inside an act): each
+    is aggregated on its own, in one query grouped by viewer.
     """
     if not scenes:
         empty = np.zeros((0, 0))
         return ViewerMeans(np.zeros(0, np.int64), np.zeros(0, np.int64), empty, empty, np.zeros((0, 0, len(EMOTIONS))))
-    spans = [
-        When(media_time__gte=scene.start, media_time__lt=scene.end, then=Value(position))
-        for position, scene in enumerate(scenes)
-    ]
-    return _viewer_means(screening, Case(*spans, default=None, output_field=IntegerField()), members)
+    aggregates: dict[str, Any] = {}
+    for position, scene in enumerate(scenes):
+        span = Q(media_time__gte=scene.start, media_time__lt=scene.end)
+        aggregates[f"samples_{position}"] = Count("pk", filter=span)
+        aggregates[f"attending_{position}"] = Count("pk", filter=span & _attending())
+        for emotion in EMOTIONS:
+            aggregates[f"{emotion}_{position}"] = Avg(emotion, filter=span)
+    grouped = included_samples(screening, members=members).values("participant").annotate(**aggregates).order_by()
+    rows = []
+    for row in grouped:
+        for position in range(len(scenes)):
+            if row[f"samples_{position}"]:
+                rows.append([row["participant"], position, row[f"samples_{position}"], row[f"attending_{position}"],
+                             *(row[f"{emotion}_{position}"] for emotion in EMOTIONS)])  # fmt: skip
+    return _from_table(np.array(rows, dtype=np.float64).reshape(-1, len(_COLUMNS)))
 
 
 def viewer_overall_means(screening_ids: list[int]) -> dict[int, ViewerMeans]:

@@ -243,3 +243,41 @@ def test_a_new_sample_an_exclusion_or_a_new_label_is_never_hidden_by_the_cache(s
     Participant.objects.filter(pk=viewers["A"].pk).update(label="Alice")
     per_viewer = screening_report(screening)["synchrony"]["curves"]["valence"]["per_viewer"]
     assert any(row["label"].endswith("Alice") for row in per_viewer)
+
+
+def test_changes_that_differ_only_by_rounding_are_the_same_and_have_no_test():
+    changes = [2.4 - 2.3, 5.2 - 5.1, 7.9 - 7.8]  # 0.1 each, give or take 1e-15
+    assert len(set(changes)) > 1
+    result = metrics.paired_change(changes)
+    assert result["t"] is None and result["p"] is None and result["mean"] == pytest.approx(0.1)
+
+
+def test_a_scene_inside_another_gets_its_own_samples(screening, viewers):
+    scenes = [Scene.objects.create(screening=screening, start=0, end=4, label="Act"),
+              Scene.objects.create(screening=screening, start=1, end=2, label="Punchline")]  # fmt: skip
+    act, punchline = metrics.scene_metrics(viewer_scene_means(screening, scenes), scenes)
+    assert act["viewers"] == 3 and punchline["viewers"] == 3
+    # Valence at 1 s: A 0.8, B 0.5, C 0.9.
+    assert punchline["valence"]["mean"] == pytest.approx((0.8 + 0.5 + 0.9) / 3)
+
+
+def test_figures_computed_while_an_exclusion_changed_are_not_kept(screening, viewers, monkeypatch):
+    from screenings.reports import builder
+
+    compute = builder._metrics
+
+    def excluding_meanwhile(*args, **kwargs):  # type: ignore[no-untyped-def]
+        # C is excluded after the key was made and before the samples are read.
+        Participant.objects.filter(pk=viewers["C"].pk).update(excluded_from_reports=True)
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(builder, "_metrics", excluding_meanwhile)
+    screening_report(screening)
+    Participant.objects.filter(pk=viewers["C"].pk).update(excluded_from_reports=False)
+    monkeypatch.setattr(builder, "_metrics", compute)
+    # Back as it was when the key was made: the figures (without C) were not kept under it.
+    assert screening_report(screening)["metrics"]["bins"][0]["viewers"] == 3
+    computed = []
+    monkeypatch.setattr(builder, "_metrics", lambda *a, **k: computed.append(1) or compute(*a, **k))
+    screening_report(screening)
+    assert computed == []  # the second computation, made undisturbed, was kept

@@ -199,6 +199,16 @@ class TestMembers:
         assert members(screening, [{"min_face_rate": 0.8}]) == {steady.pk}
         assert unseen.pk not in members(screening, [{"min_face_rate": 0}])
 
+    def test_a_face_rate_exactly_at_the_share_meets_it_despite_rounding(self, screening):
+        viewer = ParticipantFactory(screening=screening)
+        # 7 faces in 25 frames is 0.28 exactly; 0.28 * 25 is 7.000000000000001 in floating point.
+        for second in range(25):
+            face = second < 7
+            EmotionSampleFactory(participant=viewer, media_time=float(second), face_found=face,
+                                 **({} if face else {"dominant_emotion": ""}))  # fmt: skip
+        assert members(screening, [{"min_face_rate": 0.28}]) == {viewer.pk}
+        assert members(screening, [{"min_face_rate": 0.29}]) == set()
+
 
 class TestServices:
     def test_a_segment_is_stored_with_its_rules_normalised(self, trailer):
