@@ -29,8 +29,10 @@ import pytest
 from tests.media_clips import face_clip
 
 ROOT = Path(__file__).resolve().parents[2]
-# Small, so that the test takes seconds: the watchdog then checks every 0.75 s.
-STALLED_SECONDS = 3
+# Small, so that the test takes seconds (the watchdog then checks every 2 s), yet long enough that a
+# live worker's heartbeat, waiting on SQLite's write lock on a loaded machine, is never taken for
+# a dead one's (at 3 s a second attempt once began before the first worker was killed).
+STALLED_SECONDS = 8
 # The Redis database the workers' RQ queue lives in; emptied before and after the test.
 RECOVERY_REDIS_DB = 15
 # A 10 s recording sampled every 0.2 s: 50 sampled times, a few seconds of work for a worker.
