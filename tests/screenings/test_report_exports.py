@@ -3,6 +3,8 @@ each binned and smoothed as chosen on the page."""
 
 import csv
 import io
+import math
+import random
 import zipfile
 
 import openpyxl
@@ -12,6 +14,8 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
+from inference import EMOTIONS
+from screenings import services
 from screenings.models import EmotionSample, Participant
 from screenings.reports.exporters import SAMPLE_COLUMNS
 from tests.factories import EmotionSampleFactory, ParticipantFactory, SceneFactory, ScreeningFactory
@@ -72,6 +76,52 @@ class TestParquet:
         assert len(chunks) >= 3
         parquet = pq.ParquetFile(io.BytesIO(b"".join(chunks)))
         assert parquet.metadata.num_row_groups == 2 and parquet.metadata.num_rows == 3
+
+    def test_every_value_is_exactly_as_stored_in_participant_and_time_order(self, organizer, organizer_client,
+                                                                            monkeypatch):  # fmt: skip
+        """Many participants across small row groups, samples stored out of time order, probabilities
+        with all their digits, NULLs beside zeros, overlapping scenes, a segment column: each cell equals
+        the database's value, read back through the ORM."""
+        monkeypatch.setattr("screenings.reports.exporters.parquet.PARQUET_BATCH_ROWS", 5)
+        screening = ScreeningFactory(owner=organizer, stimulus_duration=10.0)
+        SceneFactory(screening=screening, start=0, end=4, label="Wide")
+        SceneFactory(screening=screening, start=2, end=3, label="Inside")  # overlapping: the first by start wins
+        SceneFactory(screening=screening, start=6, end=8, label="")
+        rng = random.Random(7)
+        viewers = [ParticipantFactory(screening=screening, label=f"wave-{n % 2}", external_id=f"P{n}",
+                                      watch_started_at=WATCHED) for n in range(6)]  # fmt: skip
+        ParticipantFactory(screening=screening, excluded_from_reports=True, watch_started_at=WATCHED)
+        for viewer in viewers:
+            for media_time in rng.sample([0.0, 1.5, 2.25, 3.0, 4.0, 6.5, 9.999999999], k=5):
+                face = rng.random() > 0.3
+                values = {emotion: rng.random() / 3 for emotion in EMOTIONS} if face else {}
+                values["dominant_emotion"] = max(values, key=values.__getitem__) if face else ""
+                EmotionSampleFactory(participant=viewer, media_time=media_time, face_found=face,
+                                     model_version=rng.choice(["fer-v3", "fer, v4 \"quoted\""]), **values)  # fmt: skip
+        EmotionSample.objects.filter(participant=viewers[0], media_time=1.5).update(looking_at_screen=False)
+        EmotionSample.objects.filter(participant=viewers[1]).update(looking_at_screen=True, sad=0.0)
+        services.segment_create(screening=screening, name="wave one", rules=[{"label": ["wave-1"]}])
+
+        frame = pd.read_parquet(io.BytesIO(content(download(organizer_client, screening, "samples-parquet"))))
+
+        stored = EmotionSample.objects.filter(participant__in=viewers).order_by("participant_id", "media_time")
+        assert len(frame) == stored.count() == 30
+        people = {viewer.pk: viewer for viewer in viewers}
+        for cells, sample in zip(frame.to_dict("records"), stored, strict=True):
+            person = people[sample.participant_id]
+            assert (cells["participant"], cells["label"], cells["external_id"]) == (person.pk, person.label,
+                                                                                   person.external_id)  # fmt: skip
+            assert cells["media_time"] == sample.media_time and cells["face_found"] == sample.face_found
+            for emotion in EMOTIONS:
+                value = getattr(sample, emotion)
+                assert math.isnan(cells[emotion]) if value is None else cells[emotion] == value, emotion
+            assert (cells["dominant_emotion"], cells["model_version"]) == (sample.dominant_emotion,
+                                                                           sample.model_version)  # fmt: skip
+            looking = cells["looking_at_screen"]
+            assert (None if pd.isna(looking) else bool(looking)) == sample.looking_at_screen
+            expected_scene = "Wide" if sample.media_time < 4 else ""
+            assert cells["scene"] == expected_scene
+            assert cells["segment:wave one"] == (person.label == "wave-1")
 
     def test_an_empty_screening_gives_an_empty_table_with_the_columns(self, organizer, organizer_client):
         frame = pd.read_parquet(io.BytesIO(content(download(organizer_client, ScreeningFactory(owner=organizer),
