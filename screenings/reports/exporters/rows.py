@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, CharField, F, IntegerField, Value, When
+from django.db.models import Case, CharField, IntegerField, Value, When
 from django.db.models.functions import Cast, Round
 
 from inference import EMOTIONS
@@ -78,7 +78,7 @@ def _membership_sql(members: frozenset[int]) -> Case:
     return Case(When(participant_id__in=sorted(members), then=Value(1)), default=Value(0), output_field=IntegerField())
 
 
-def _scene_label_sql(screening: Screening, *, for_spreadsheets: bool) -> Case | Value:
+def _scene_label_sql(screening: Screening) -> Case | Value:
     """The label of the scene whose ``[start, end)`` holds the sample's media time; empty when none does.
 
     Scenes are few, so one CASE over them costs the database less than a look-up per sample;
@@ -89,34 +89,27 @@ def _scene_label_sql(screening: Screening, *, for_spreadsheets: bool) -> Case | 
         return Value("", output_field=CharField())
     return Case(
         *(
-            When(media_time__gte=scene.start, media_time__lt=scene.end,
-                 then=Value(spreadsheet_safe(scene.label) if for_spreadsheets else scene.label))
+            When(media_time__gte=scene.start, media_time__lt=scene.end, then=Value(spreadsheet_safe(scene.label)))
             for scene in scenes
         ),
         default=Value(""), output_field=CharField(),
     )  # fmt: skip
 
 
-def sample_batches(
-    screening: Screening, *, audience: Audience = EVERYONE, size: int = 10_000, for_spreadsheets: bool = True
-) -> Iterator[list[tuple]]:
+def sample_batches(screening: Screening, *, audience: Audience = EVERYONE, size: int = 10_000) -> Iterator[list[tuple]]:
     """Every included sample of ``audience`` as rows of ``sample_columns``, ``size`` rows at a time, from the database.
 
     The database turns face_found and looking_at_screen into 0 or 1 (looking_at_screen empty
-    where it is not known) and labels each sample with its scene. ``for_spreadsheets`` rounds the
-    probabilities to SAMPLE_DECIMALS and makes typed text inert (``spreadsheet_safe``), as the
-    CSV and the workbook need; without it the values are exactly as stored (Parquet). The rows
+    where it is not known) and labels each sample with its scene, rounds the probabilities to
+    SAMPLE_DECIMALS and makes typed text inert (``spreadsheet_safe``), as the CSV and the
+    workbook need (Parquet reads the values exactly as stored: selectors.sample_tables). The rows
     go to the writer as the cursor returns them: at hundreds of thousands of samples, doing any
     of this per row in Python would cost more than the query. PostgreSQL reads through a
     server-side cursor, so memory stays flat whatever the size. Segment membership is computed
     there too, one CASE per saved segment.
     """
-    if for_spreadsheets:
-        text = [spreadsheet_safe_sql("participant__label"), spreadsheet_safe_sql("participant__external_id")]
-        probabilities = [Round(emotion, SAMPLE_DECIMALS) for emotion in EMOTIONS]
-    else:
-        text = [F("participant__label"), F("participant__external_id")]
-        probabilities = [F(emotion) for emotion in EMOTIONS]
+    text = [spreadsheet_safe_sql("participant__label"), spreadsheet_safe_sql("participant__external_id")]
+    probabilities = [Round(emotion, SAMPLE_DECIMALS) for emotion in EMOTIONS]
     memberships = [_membership_sql(members) for _, members in audience.memberships]
     queryset = (
         selectors.included_samples(screening, members=audience.members)
@@ -124,7 +117,7 @@ def sample_batches(
         .values_list(
             "participant_id", *text, "media_time", Cast("face_found", IntegerField()), *probabilities,
             "dominant_emotion", Cast("looking_at_screen", IntegerField()),
-            _scene_label_sql(screening, for_spreadsheets=for_spreadsheets), "model_version", *memberships,
+            _scene_label_sql(screening), "model_version", *memberships,
         )
     )  # fmt: skip
     sql, params = queryset.query.sql_with_params()
