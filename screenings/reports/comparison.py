@@ -12,16 +12,21 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from django.core.cache import cache
 
 from inference import EMOTIONS
 from screenings.models import Screening
 from screenings.reports import aggregates, metrics
 from screenings.selectors import reports as selectors
-from screenings.selectors.metrics import ViewerMeans, viewer_overall_means
+from screenings.selectors.metrics import ViewerMeans, totals_fingerprints, viewer_overall_means
 
 SCALES = ("seconds", "relative")
 # The most screenings one comparison shows.
 MAX_COMPARED = 6
+# Each pool screening's overall metrics are kept this long; a stored or erased sample or an
+# exclusion changes its key anyway. The version changes with what the entries hold.
+POOL_CACHE_SECONDS = 24 * 3600
+POOL_CACHE_VERSION = 1
 
 
 def overall_metrics(means: ViewerMeans) -> dict[str, Any]:
@@ -52,6 +57,30 @@ def norms(screening_id: int, pool: dict[int, dict[str, Any]]) -> dict[str, dict[
     return result
 
 
+def _pool_keys(screening_ids: list[int]) -> dict[int, str]:
+    fingerprints = totals_fingerprints(screening_ids)
+    return {pk: f"comparison-overall:{POOL_CACHE_VERSION}:{pk}:{fingerprints[pk]}" for pk in screening_ids}
+
+
+def pool_overall_metrics(screening_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each screening's ``overall_metrics``, from the cache where its samples have not changed since.
+
+    Computing them reads every sample of the screenings, so a page comparing against an
+    organizer's many long screenings reads only those whose running totals changed. An entry is
+    kept only if the totals did not change while it was computed.
+    """
+    keys = _pool_keys(screening_ids)
+    cached = cache.get_many(list(keys.values()))
+    result = {pk: cached[key] for pk, key in keys.items() if key in cached}
+    missing = [pk for pk in screening_ids if pk not in result]
+    if missing:
+        computed = {pk: overall_metrics(means) for pk, means in viewer_overall_means(missing).items()}
+        result |= computed
+        again = _pool_keys(missing)
+        cache.set_many({keys[pk]: computed[pk] for pk in missing if again[pk] == keys[pk]}, POOL_CACHE_SECONDS)
+    return result
+
+
 def _curve(screening: Screening, *, scale: str) -> dict[str, Any]:
     bins = aggregates.timeline(screening)
     duration = float(screening.stimulus_duration or (bins[-1].start if bins else 0) or 1)
@@ -69,8 +98,7 @@ def comparison(screenings: list[Screening], *, pool: list[Screening], scale: str
     """The ``screenings`` side by side: curves, summaries, metrics, and norms among ``pool`` (which holds them)."""
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {', '.join(SCALES)}")
-    means = viewer_overall_means([screening.pk for screening in pool])
-    pool_metrics = {screening_id: overall_metrics(viewer_means) for screening_id, viewer_means in means.items()}
+    pool_metrics = pool_overall_metrics([screening.pk for screening in pool])
     entries = []
     for screening in screenings:
         stats = selectors.participant_sample_stats(screening)

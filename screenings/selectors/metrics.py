@@ -8,6 +8,7 @@ at 10 s bins that is 720,000 rows, not the 7.2 million samples.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from django.db.models.expressions import Expression
 from django.db.models.functions import Cast, Floor
 
 from inference import EMOTIONS
-from screenings.models import EmotionSample, Scene, Screening
+from screenings.models import EmotionSample, ParticipantTotals, Scene, Screening
 from screenings.rules.slots import SLOT_EPSILON, slot_width
 from screenings.selectors.reports import Members, included_samples
 
@@ -144,3 +145,21 @@ def viewer_overall_means(screening_ids: list[int]) -> dict[int, ViewerMeans]:
         rows[:, 1] = 0
         result[screening_id] = _from_table(rows)
     return result
+
+
+def totals_fingerprints(screening_ids: list[int]) -> dict[int, str]:
+    """Per screening, a digest of every participant's running totals and whether they are excluded, in one query.
+
+    Any stored or erased sample and any exclusion changes it, so it keys what is computed from the
+    samples (the comparison's per-viewer means). A screening without totals gets the digest of nothing.
+    """
+    rows = (
+        ParticipantTotals.objects.filter(screening_id__in=screening_ids)
+        .order_by("screening_id", "participant_id")
+        .values_list("screening_id", "participant_id", "samples", "faces", *EMOTIONS,
+                     "participant__excluded_from_reports")
+    )  # fmt: skip
+    digests = {screening_id: hashlib.sha256() for screening_id in screening_ids}
+    for screening_id, *values in rows:
+        digests[screening_id].update(repr(values).encode())
+    return {screening_id: digest.hexdigest() for screening_id, digest in digests.items()}

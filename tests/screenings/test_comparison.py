@@ -133,3 +133,33 @@ def test_the_api_refuses_bad_requests_and_other_organizers_screenings(api, other
 def test_an_anonymous_visitor_is_sent_to_the_login(client):
     response = client.get(reverse("organizer-compare"))
     assert response.status_code == 302 and "login" in response.url
+
+
+def sample_reads(queries) -> list[str]:  # type: ignore[no-untyped-def]
+    return [query["sql"] for query in queries if 'FROM "screenings_emotionsample"' in query["sql"]]
+
+
+def test_the_pool_is_read_again_only_where_samples_or_exclusions_changed(cuts):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    short, long, other = cuts
+    first = comparison([short], pool=[short, long, other])
+    with CaptureQueriesContext(connection) as unchanged:
+        again = comparison([short], pool=[short, long, other])
+    assert again == first and sample_reads(unchanged.captured_queries) == []
+
+    watched(other, [[0.1] * 4])  # a new viewer of the third screening: its mean 0.5 becomes 0.3
+    with CaptureQueriesContext(connection) as one_changed:
+        changed = comparison([short], pool=[short, long, other])
+    [read] = sample_reads(one_changed.captured_queries)
+    assert f'"screening_id" IN ({other.pk})' in read  # only the changed screening's samples
+    # Among 0.7, 0.3 and 0.3 the short cut is still the highest; the long cut's values are unchanged.
+    assert changed["screenings"][0]["norms"]["valence"]["among"] == 3
+    assert changed["screenings"][0]["norms"]["valence"]["percentile"] == pytest.approx(500 / 6)
+    after = comparison([other], pool=[short, long, other])["screenings"][0]
+    assert after["metrics"]["valence"]["mean"] == pytest.approx(0.3) and after["metrics"]["viewers"] == 2
+
+    other.participants.filter(pk=other.participants.order_by("pk").last().pk).update(excluded_from_reports=True)
+    excluded = comparison([other], pool=[short, long, other])["screenings"][0]
+    assert excluded["metrics"]["valence"]["mean"] == pytest.approx(0.5) and excluded["metrics"]["viewers"] == 1
