@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from inference import EMOTIONS
-from screenings.models import Participant, Screening
+from screenings.models import Screening
 from screenings.reports.exporters.base import Content, Exporter
 from screenings.reports.exporters.rows import SAMPLE_COLUMNS, Audience
 from screenings.reports.options import ReportOptions
@@ -45,7 +45,7 @@ class _Completion:
     def __init__(self, screening: Screening, audience: Audience) -> None:
         import numpy as np
 
-        participants = Participant.objects.filter(screening=screening).order_by("pk")
+        participants = selectors.included_participants(screening, members=audience.members)
         people = list(participants.values_list("pk", "label", "external_id"))
         self.ids = np.array([person[0] for person in people], dtype=np.int64)
         self.labels = [person[1] for person in people]
