@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
 from screenings import services
+from screenings.admin.segment_rules import SegmentRulesWidget
 
 
 class ChoicesField(forms.CharField):
@@ -45,13 +46,16 @@ class QuestionForm(forms.ModelForm):
 
 
 class SegmentForm(forms.ModelForm):
-    """A segment in the screening's inline: its rules typed as JSON, checked by the service that saves them."""
+    """A segment in the screening's inline: its rules as JSON (typed, or written by the rule builder), checked by
+    the service that saves them."""
 
     rules = forms.JSONField(
-        required=False, initial=list, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text='A JSON list of rules, all of which a member meets, e.g. [{"question": 12, "in": ["Weekly"]}, '
-                  '{"question": 14, "min": 4}]; also {"panel_id": [...]}, {"label": [...]}, {"capture": "live"} or '
-                  '"recording", {"min_face_rate": 0.8}; "phase": "before"/"after" for a question asked in both.',
+        required=False, initial=list, widget=SegmentRulesWidget(),
+        help_text="Rules all of which a member meets. Build them with “Add a rule” (with scripts on; the JSON they "
+                  "make is under “Edit as JSON”), or type them as a JSON list, e.g. "
+                  '[{"question": 12, "in": ["Weekly"]}, {"question": 14, "min": 4}]; also {"panel_id": [...]}, '
+                  '{"label": [...]}, {"capture": "live"} or "recording", {"min_face_rate": 0.8}; '
+                  '"phase": "before"/"after" for a question asked in both.',
     )  # fmt: skip
     # Set by the inline to the screening being edited (None while it is new).
     screening: Any = None

@@ -28,6 +28,7 @@ from django.utils.safestring import SafeString
 from screenings import selectors, services
 from screenings.admin.forms import QuestionForm, ScreeningAdminForm, SegmentForm
 from screenings.admin.mixins import OrganizerAccessMixin, OrganizerPermissionsMixin, organizer_choices
+from screenings.admin.segment_rules import SegmentRulesWidget
 from screenings.models import (
     MINIMUM_SAMPLING_INTERVAL,
     SAMPLING_INTERVAL_CHOICES,
@@ -38,6 +39,7 @@ from screenings.models import (
     Segment,
 )
 from screenings.reports.exporters import spreadsheet_safe
+from screenings.selectors.segments import questions_by_id
 from screenings.services import MAX_INVITES_PER_REQUEST
 from screenings.services.segments import MAX_SEGMENTS_PER_SCREENING
 from screenings.web.links import open_link_url, participant_link_url, stimulus_preview_url
@@ -90,10 +92,13 @@ class SegmentInline(OrganizerPermissionsMixin, admin.StackedInline):
 
     def get_formset(self, request: HttpRequest, obj: Screening | None = None, **kwargs: Any) -> Any:
         formset = super().get_formset(request, obj, **kwargs)
-        # Each row's rules are checked against this screening's questions, which the help lists with their ids.
+        # Each row's rules are checked against this screening's questions, which the builder offers and the
+        # help lists with their ids (a new screening has none: its segments wait for it to be saved).
+        questions = list(questions_by_id(obj).values()) if obj is not None else []
         rules = copy.deepcopy(SegmentForm.base_fields["rules"])
+        rules.widget = SegmentRulesWidget(questions)
         listed = "; ".join(f"{question.pk}: “{question.text}” ({question.get_kind_display()}, {question.phase})"
-                           for question in (obj.questions.all() if obj is not None else []))  # fmt: skip
+                           for question in questions)  # fmt: skip
         if listed:
             rules.help_text = f"{rules.help_text} This screening's questions: {listed}."
         formset.form = type("ScreeningSegmentForm", (formset.form,), {"screening": obj, "rules": rules})
