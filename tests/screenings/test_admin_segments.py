@@ -5,14 +5,8 @@ import pytest
 from screenings import services
 from screenings.models import Segment
 from tests.screenings.admin_helpers import admin_url, screening_form
-from tests.screenings.report_fixtures import three_viewer_trailer
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def trailer(screening):
-    return three_viewer_trailer(screening)
 
 
 def with_segments(screening, rows: list[dict[str, str]], initial: int = 0) -> dict[str, str]:

@@ -19,11 +19,6 @@ def segment_url(segment: Segment) -> str:
 
 
 @pytest.fixture
-def trailer(screening):
-    return three_viewer_trailer(screening)
-
-
-@pytest.fixture
 def again(trailer):
     return trailer.questions.get(text="Would you watch it?")
 

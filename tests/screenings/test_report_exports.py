@@ -22,7 +22,6 @@ from screenings.models import EmotionSample, Participant
 from screenings.reports.exporters import SAMPLE_COLUMNS
 from screenings.selectors.sample_tables import stored_sample_batches
 from tests.factories import EmotionSampleFactory, ParticipantFactory, SceneFactory, ScreeningFactory
-from tests.screenings.report_fixtures import three_viewer_trailer
 
 pytestmark = pytest.mark.django_db
 WATCHED = "2026-01-01T00:00Z"
@@ -159,11 +158,6 @@ class TestParquet:
         assert [(row["scene"], row["model_version"]) for row in rows] == [
             ("Opening", "fer-v3"), ("Opening", "fer-v3"), ("", "fer-v4"),
         ]  # fmt: skip
-
-
-@pytest.fixture
-def trailer(screening):
-    return three_viewer_trailer(screening)
 
 
 def workbook_of(client, screening, query=""):

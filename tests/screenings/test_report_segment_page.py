@@ -10,25 +10,9 @@ from django.urls import reverse
 from screenings import services
 from screenings.reports.exporters import EXPORTERS
 from tests.factories import ScreeningFactory
-from tests.screenings.report_fixtures import _probabilities, three_viewer_trailer
+from tests.screenings.report_fixtures import _probabilities
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def trailer(screening):
-    return three_viewer_trailer(screening)
-
-
-@pytest.fixture
-def keen(trailer):
-    again = trailer.questions.get(text="Would you watch it?")
-    return services.segment_create(screening=trailer, name="Keen", rules=[{"question": again.pk, "in": ["Yes"]}])
-
-
-@pytest.fixture
-def unsure(trailer):
-    return services.segment_create(screening=trailer, name="Unsure", rules=[{"panel_id": ["P2"]}])
 
 
 def report_page(client, screening, query: str = ""):

@@ -14,7 +14,7 @@ from screenings.models import Participant
 from screenings.reports.builder import screening_report
 from screenings.reports.exporters import SAMPLE_COLUMNS
 from tests.factories import ScreeningFactory
-from tests.screenings.report_fixtures import DURATION, _probabilities, three_viewer_trailer
+from tests.screenings.report_fixtures import DURATION, _probabilities
 
 pytestmark = pytest.mark.django_db
 # Figures that count only the included participants: a segment's report has them as if the others were excluded.
@@ -28,24 +28,6 @@ AUDIENCE_FIGURES = (
     "metrics",
     "synchrony",
 )
-
-
-@pytest.fixture
-def trailer(screening):
-    return three_viewer_trailer(screening)
-
-
-@pytest.fixture
-def keen(trailer):
-    """Those who would watch it again: P1 and P3."""
-    again = trailer.questions.get(text="Would you watch it?")
-    return services.segment_create(screening=trailer, name="Keen", rules=[{"question": again.pk, "in": ["Yes"]}])
-
-
-@pytest.fixture
-def unsure(trailer):
-    """P2 alone."""
-    return services.segment_create(screening=trailer, name="Unsure", rules=[{"panel_id": ["P2"]}])
 
 
 def rounded(value):

@@ -14,14 +14,8 @@ from tests.factories import (
     QuestionFactory,
     ScreeningFactory,
 )
-from tests.screenings.report_fixtures import three_viewer_trailer
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def trailer(screening):
-    return three_viewer_trailer(screening)
 
 
 def question(screening, text: str) -> Question:
