@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -111,6 +112,36 @@ class Server:
             self.process.kill()
             self.process.wait()
             self.process = None
+
+
+def demo(server: Server) -> tuple[str, str, str]:
+    """The demo screening's organizer login and a personal link, from one ``load_demo``."""
+    output = server.manage("load_demo", "--base-url", server.url)
+    login = re.search(r"user (\S+)\s+password (\S+)", output)
+    link = re.search(r"A personal link:\s+(\S+)", output)
+    assert login and link, output
+    return login.group(1), login.group(2), link.group(1)
+
+
+# Python run in a seeded server's database: one viewer's probabilities with ``happy`` and the rest alike.
+SEED_PROBABILITIES = """
+def emotions_with(happy):
+    rest = (1 - happy) / 6
+    return dict.fromkeys(["angry", "disgust", "fear", "sad", "surprise", "neutral"], rest) | {"happy": happy}
+"""
+
+
+def seeded_demo_server(data_dir: Path, seed: str) -> Iterator[tuple[Server, tuple[str, str], object]]:
+    """For a module's fixture: a started server with the demo screening, then ``seed`` run in its database
+    (with ``SEED_PROBABILITIES``; it prints JSON); yields the server, the organizer's login and what
+    the seed printed, and stops the server after."""
+    running = Server(data_dir)
+    running.manage("migrate", "--noinput")
+    username, password, _ = demo(running)
+    seeded = running.python(SEED_PROBABILITIES + seed)
+    running.start()
+    yield running, (username, password), seeded
+    running.stop()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_live_view import demo
+from tests.e2e.conftest import demo
 
 pytestmark = pytest.mark.e2e
 

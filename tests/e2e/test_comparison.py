@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import Server
-from tests.e2e.test_live_view import demo
+from tests.e2e.conftest import seeded_demo_server
 from tests.e2e.test_report_curves import logged_in_page, point_at_time, watch_for_problems
 
 pytestmark = pytest.mark.e2e
@@ -21,8 +20,7 @@ demo = Screening.objects.get()
 long_cut = ScreeningFactory(owner=demo.owner, title="Long cut", stimulus_duration=36.0)
 for screening, happy, seconds in ((demo, 0.8, 18), (long_cut, 0.2, 36)):
     viewer = services.invites_create(screening=screening, count=1, label="viewer")[0]
-    rest = (1 - happy) / 6
-    probabilities = dict.fromkeys(["angry", "disgust", "fear", "sad", "surprise", "neutral"], rest) | {"happy": happy}
+    probabilities = emotions_with(happy)
     for second in range(seconds):
         services.sample_record(participant=viewer, media_time=float(second), probabilities=probabilities)
 print(json.dumps({"demo": demo.pk, "demo_title": demo.title, "long": long_cut.pk}))
@@ -31,13 +29,7 @@ print(json.dumps({"demo": demo.pk, "demo_title": demo.title, "long": long_cut.pk
 
 @pytest.fixture(scope="module")
 def cuts(tmp_path_factory):  # type: ignore[no-untyped-def]
-    server = Server(tmp_path_factory.mktemp("comparison"))
-    server.manage("migrate", "--noinput")
-    username, password, _ = demo(server)
-    seeded = server.python(SEED)
-    server.start()
-    yield server, (username, password), seeded
-    server.stop()
+    yield from seeded_demo_server(tmp_path_factory.mktemp("comparison"), SEED)
 
 
 def hover(page, share: float) -> None:  # type: ignore[no-untyped-def]

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
+from tests.e2e.conftest import demo
 from tests.e2e.test_participant_flow import walk_to_watch
 
 pytestmark = pytest.mark.e2e
-
-
-def demo(server) -> tuple[str, str, str]:
-    """The demo screening's organizer login and a personal link, from one ``load_demo``."""
-    output = server.manage("load_demo", "--base-url", server.url)
-    login = re.search(r"user (\S+)\s+password (\S+)", output)
-    link = re.search(r"A personal link:\s+(\S+)", output)
-    assert login and link, output
-    return login.group(1), login.group(2), link.group(1)
 
 
 def test_the_organizer_sees_a_participant_connect_and_their_samples_arrive(server, browser):

@@ -7,9 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from inference.labels import EMOTIONS
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import seeded_demo_server
 from tests.e2e.static_pages import static_page
-from tests.e2e.test_live_view import demo
 
 pytestmark = pytest.mark.e2e
 
@@ -23,8 +22,7 @@ screening = Screening.objects.get()
 viewer = services.invites_create(screening=screening, count=1, label="viewer")[0]
 for second in range(18):
     happy = 0.2 if second < 9 else 0.8
-    rest = (1 - happy) / 6
-    probabilities = dict.fromkeys(["angry", "disgust", "fear", "sad", "surprise", "neutral"], rest) | {"happy": happy}
+    probabilities = emotions_with(happy)
     services.sample_record(participant=viewer, media_time=float(second), probabilities=probabilities)
 get_user_model().objects.create_user("mallory", password="mallory-pass-1", is_staff=True)
 print(json.dumps({"screening": screening.pk, "viewer": viewer.pk, "duration": screening.stimulus_duration}))
@@ -34,13 +32,7 @@ print(json.dumps({"screening": screening.pk, "viewer": viewer.pk, "duration": sc
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):  # type: ignore[no-untyped-def]
     """A server with the demo screening, one viewer's samples and a second organizer; stopped after the module."""
-    server = Server(tmp_path_factory.mktemp("report-curves"))
-    server.manage("migrate", "--noinput")
-    username, password, _ = demo(server)
-    seeded = server.python(SEED)
-    server.start()
-    yield server, (username, password), seeded
-    server.stop()
+    yield from seeded_demo_server(tmp_path_factory.mktemp("report-curves"), SEED)
 
 
 def logged_in_page(server, browser, username: str, password: str, path: str):  # type: ignore[no-untyped-def]

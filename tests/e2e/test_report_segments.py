@@ -8,8 +8,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import Server
-from tests.e2e.test_live_view import demo
+from tests.e2e.conftest import seeded_demo_server
 from tests.e2e.test_report_curves import legend_value, logged_in_page, point_at_time, watch_for_problems
 
 pytestmark = pytest.mark.e2e
@@ -23,8 +22,7 @@ from screenings.models import Screening
 screening = Screening.objects.get()
 for label, happy in (("calm", 0.2), ("joyful", 0.8)):
     viewer = services.invites_create(screening=screening, count=1, label=label)[0]
-    rest = (1 - happy) / 6
-    probabilities = dict.fromkeys(["angry", "disgust", "fear", "sad", "surprise", "neutral"], rest) | {"happy": happy}
+    probabilities = emotions_with(happy)
     for second in range(18):
         services.sample_record(participant=viewer, media_time=float(second), probabilities=probabilities)
 joyful = services.segment_create(screening=screening, name="Joyful", rules=[{"label": ["joyful"]}])
@@ -37,13 +35,7 @@ print(json.dumps({"screening": screening.pk, "duration": screening.stimulus_dura
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):  # type: ignore[no-untyped-def]
     """A server with the demo screening, two viewers and a segment of each; stopped after the module."""
-    server = Server(tmp_path_factory.mktemp("report-segments"))
-    server.manage("migrate", "--noinput")
-    username, password, _ = demo(server)
-    seeded = server.python(SEED)
-    server.start()
-    yield server, (username, password), seeded
-    server.stop()
+    yield from seeded_demo_server(tmp_path_factory.mktemp("report-segments"), SEED)
 
 
 def test_choosing_a_segment_changes_the_plotted_numbers(study, browser):
