@@ -18,6 +18,7 @@ import numpy as np
 from inference.cpu import cpu_has_native_bfloat16
 from inference.datasets import FaceSet, load_faces
 from inference.labels import NUM_CLASSES
+from inference.teacher import TEACHER_SUFFIX, load_teacher
 from inference.training_options import (
     AUGMENTATIONS,
     TrainingConfig,
@@ -233,8 +234,12 @@ def _training_targets(config: TrainingConfig, train_faces: FaceSet) -> np.ndarra
     """The distillation targets when the run has a teacher; None to train on the one-hot labels."""
     if config.teacher is None:
         return None
-    logger.info("reading the training faces with the teacher %s (%d views)", config.teacher, config.teacher_views)
-    teacher = teacher_probabilities(config.teacher, train_faces, views=config.teacher_views)
+    if config.teacher.endswith(TEACHER_SUFFIX):
+        logger.info("the teacher's reading of the training faces from %s", config.teacher)
+        teacher = load_teacher(config.teacher, train_faces)
+    else:
+        logger.info("reading the training faces with the teacher %s (%d views)", config.teacher, config.teacher_views)
+        teacher = teacher_probabilities(config.teacher, train_faces, views=config.teacher_views)
     agreement = float(np.mean(teacher.argmax(axis=1) == train_faces.labels))
     logger.info("the teacher agrees with %.1f%% of the training labels", 100 * agreement)
     return distillation_targets(train_faces.labels, teacher, config.distillation_weight)

@@ -75,7 +75,10 @@ def build_argument_parser(parser: argparse.ArgumentParser | None = None) -> argp
     parser.add_argument("--fine-tune-learning-rate", type=float, default=1e-5)
     parser.add_argument("--initial-weights", default=None, help="start from this .keras model's weights")
     parser.add_argument(
-        "--teacher", default=None, help="distil: learn from this .keras model's probabilities as well as the labels"
+        "--teacher",
+        default=None,
+        help="distil: learn from this .keras model's probabilities as well as the labels, or from an "
+        "ensemble's saved by python -m inference.teacher (.npz)",
     )
     parser.add_argument(
         "--distillation-weight", type=float, default=0.5, help="share of the teacher in each target (0-1)"

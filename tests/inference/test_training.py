@@ -269,6 +269,64 @@ class TestDistillation:
         # The shipped model was trained on these faces: it agrees with most of their labels.
         assert float(re.search(r"teacher agrees with ([\d.]+)%", caplog.text).group(1)) > 60
 
+    def test_an_ensembles_saved_reading_is_the_average_of_its_models_and_trains_the_same(
+        self, small_csv, tmp_path, monkeypatch
+    ):
+        from inference import training
+        from inference.predictor import DEFAULT_MODEL_PATH
+        from inference.teacher import load_teacher
+        from inference.teacher import main as save_teacher_main
+
+        faces = load_faces(small_csv, usage="Training")
+        saved = tmp_path / "teacher.npz"
+        # The same model twice: the ensemble's average is that model's reading (to float16's rounding).
+        assert save_teacher_main([str(DEFAULT_MODEL_PATH), str(DEFAULT_MODEL_PATH), "--data", str(small_csv),
+                                  "--views", "2", "--output", str(saved)]) == 0  # fmt: skip
+        alone = training.teacher_probabilities(DEFAULT_MODEL_PATH, faces, views=2)
+        assert np.allclose(load_teacher(saved, faces), alone, atol=2e-3)
+        seen = {}
+        original = training._datasets
+
+        def record(config, train_faces, validation, targets=None):  # type: ignore[no-untyped-def]
+            seen.update(targets=targets)
+            return original(config, train_faces, validation, targets)
+
+        monkeypatch.setattr(training, "_datasets", record)
+        assert train(config(small_csv, tmp_path / "run", teacher=str(saved), distillation_weight=0.5), verbose=0)
+        assert np.allclose(seen["targets"], distillation_targets(faces.labels, alone, 0.5), atol=2e-3)
+
+    @pytest.mark.parametrize(
+        ("change", "message"),
+        [
+            ("fewer", "holds the teacher's reading of 299 faces; this run trains on 300"),
+            ("reordered", "made for other faces, or the same in another order"),
+            ("not probabilities", "holds rows that are not probabilities"),
+            ("not a file", "is not a teacher file"),
+        ],
+    )
+    def test_a_teacher_file_for_other_faces_or_not_probabilities_is_refused_before_training(
+        self, small_csv, tmp_path, change, message
+    ):
+        from inference.teacher import save_teacher
+
+        faces = load_faces(small_csv, usage="Training")
+        probabilities = np.full((len(faces), 7), 1 / 7)
+        saved = tmp_path / "teacher.npz"
+        if change == "fewer":
+            faces_saved = type(faces)(faces.images[1:], faces.labels[1:])
+            save_teacher(saved, probabilities[1:], faces_saved, models=["a.keras"])
+        elif change == "reordered":
+            order = np.argsort(faces.labels, kind="stable")
+            save_teacher(saved, probabilities, type(faces)(faces.images[order], faces.labels[order]), models=["a"])
+        elif change == "not probabilities":
+            save_teacher(saved, probabilities * 2, faces, models=["a.keras"])
+        else:
+            saved.write_bytes(b"not a numpy file")
+        with pytest.raises(CommandError, match=message):
+            call_command("train_emotion_model", arch="vgg_bn", data=str(small_csv), epochs=1,
+                         output=str(tmp_path / "run"), teacher=str(saved))  # fmt: skip
+        assert not (tmp_path / "run" / "last.keras").exists()
+
     @pytest.mark.parametrize(
         ("options", "message"),
         [
