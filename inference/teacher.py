@@ -27,10 +27,19 @@ TEACHER_SUFFIX = ".npz"
 SUM_TOLERANCE = 0.01
 
 
+def teacher_probabilities(teacher: str | Path, faces: FaceSet, *, views: int = 4, batch: int = 256) -> np.ndarray:
+    """What a trained model (read with ``views`` test-time views) says about each face: shape (n, 7)."""
+    from inference.predictor import EmotionPredictor, float_precision
+
+    if not Path(teacher).exists():
+        raise TrainingError(f"no teacher model at {teacher}")
+    predictor = EmotionPredictor(teacher, views=views, precision=float_precision())
+    chunks = [predictor.classify(faces.images[start : start + batch]) for start in range(0, len(faces), batch)]
+    return np.concatenate(chunks).astype(np.float32)
+
+
 def ensemble_probabilities(models: list[str | Path], faces: FaceSet, *, views: int = 4) -> np.ndarray:
     """The models' probabilities for each face, averaged: shape (n, 7)."""
-    from inference.training import teacher_probabilities
-
     if not models:
         raise TrainingError("name at least one teacher model")
     return np.mean([teacher_probabilities(model, faces, views=views) for model in models], axis=0)

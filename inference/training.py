@@ -18,7 +18,7 @@ import numpy as np
 from inference.cpu import cpu_has_native_bfloat16
 from inference.datasets import FaceSet, load_faces
 from inference.labels import NUM_CLASSES
-from inference.teacher import TEACHER_SUFFIX, load_teacher
+from inference.teacher import TEACHER_SUFFIX, load_teacher, teacher_probabilities
 from inference.training_options import (
     AUGMENTATIONS,
     TrainingConfig,
@@ -70,17 +70,6 @@ def augmentation_layers(kind: str = "reference"):  # type: ignore[no-untyped-def
             layers.RandomErasing(factor=0.5, scale=(0.02, 0.15), fill_value=None, value_range=(0, 255)),
         ]
     return keras.Sequential(steps, name="augmentation")
-
-
-def teacher_probabilities(teacher: str | Path, faces: FaceSet, *, views: int = 4, batch: int = 256) -> np.ndarray:
-    """What a trained model (read with ``views`` test-time views) says about each face: shape (n, 7)."""
-    from inference.predictor import EmotionPredictor, float_precision
-
-    if not Path(teacher).exists():
-        raise TrainingError(f"no teacher model at {teacher}")
-    predictor = EmotionPredictor(teacher, views=views, precision=float_precision())
-    chunks = [predictor.classify(faces.images[start : start + batch]) for start in range(0, len(faces), batch)]
-    return np.concatenate(chunks).astype(np.float32)
 
 
 def distillation_targets(labels: np.ndarray, teacher: np.ndarray, weight: float) -> np.ndarray:

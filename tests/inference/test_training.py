@@ -15,6 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from inference.datasets import DatasetError, load_faces
+from inference.teacher import teacher_probabilities
 from inference.training import distillation_targets, train
 from inference.training_options import (
     OPTION_FOR_FIELD,
@@ -263,7 +264,7 @@ class TestDistillation:
         run = config(small_csv, tmp_path, teacher=str(DEFAULT_MODEL_PATH), distillation_weight=0.5, teacher_views=2)
         with caplog.at_level("INFO", logger="inference.training"):
             assert train(run, verbose=0).exists()
-        teacher = training.teacher_probabilities(DEFAULT_MODEL_PATH, seen["faces"], views=2)
+        teacher = teacher_probabilities(DEFAULT_MODEL_PATH, seen["faces"], views=2)
         assert seen["targets"].shape == (300, 7)
         assert np.allclose(seen["targets"], distillation_targets(seen["faces"].labels, teacher, 0.5), atol=0.02)
         # The shipped model was trained on these faces: it agrees with most of their labels.
@@ -282,7 +283,7 @@ class TestDistillation:
         # The same model twice: the ensemble's average is that model's reading (to float16's rounding).
         assert save_teacher_main([str(DEFAULT_MODEL_PATH), str(DEFAULT_MODEL_PATH), "--data", str(small_csv),
                                   "--views", "2", "--output", str(saved)]) == 0  # fmt: skip
-        alone = training.teacher_probabilities(DEFAULT_MODEL_PATH, faces, views=2)
+        alone = teacher_probabilities(DEFAULT_MODEL_PATH, faces, views=2)
         assert np.allclose(load_teacher(saved, faces), alone, atol=2e-3)
         seen = {}
         original = training._datasets
