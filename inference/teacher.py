@@ -3,7 +3,7 @@
 ``python -m inference.teacher --data DATA --output teacher.npz MODEL.keras [MODEL.keras ...]``
 reads every training face with each model (``--views`` test-time views) and saves the averaged
 probabilities with the faces' labels. ``--teacher teacher.npz`` then trains against them: a run
-resumed in a later session needs this file (about 1 MB for FER2013), not the teacher models,
+resumed in a later session needs this file (0.4 MB for FER2013's training faces), not the teacher models,
 and an ensemble needs no combined model file.
 """
 
@@ -19,8 +19,6 @@ import numpy as np
 from inference.datasets import FaceSet, load_faces
 from inference.labels import NUM_CLASSES
 from inference.training_options import TrainingError
-
-logger = logging.getLogger(__name__)
 
 TEACHER_SUFFIX = ".npz"
 # How far a row of saved probabilities may be from summing to one (float16 storage rounds).

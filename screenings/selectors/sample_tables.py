@@ -78,10 +78,6 @@ DOMINANT_CODES = [*EMOTIONS, ""]
 OTHER_DOMINANT = 15
 
 
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _column_aggregates(versions: list[str]) -> tuple[list[str], list[Any]]:
     """Per participant, each stored column as one value: floats as their eight bytes each (``float8send``),
     a sample's NULLs, booleans and dominant emotion as the bits of two bytes, its model version as
@@ -94,21 +90,19 @@ def _column_aggregates(versions: list[str]) -> tuple[list[str], list[Any]]:
     bits.append(f"(CASE WHEN face_found THEN {1 << _FACE_BIT} ELSE 0 END)")
     bits.append(f"(CASE WHEN looking_at_screen THEN {1 << _LOOKING_BIT} ELSE 0 END)")
     bits.append(f"(CASE WHEN looking_at_screen IS NULL THEN 0 ELSE {1 << _LOOKING_KNOWN_BIT} END)")
-    codes = " ".join(
-        f"WHEN {_sql_text(value)} THEN {code << _DOMINANT_SHIFT}" for code, value in enumerate(DOMINANT_CODES)
-    )
+    codes = " ".join(f"WHEN %s THEN {code << _DOMINANT_SHIFT}" for code in range(len(DOMINANT_CODES)))
     bits.append(f"(CASE dominant_emotion {codes} ELSE {OTHER_DOMINANT << _DOMINANT_SHIFT} END)")
-    known = ", ".join(map(_sql_text, DOMINANT_CODES))
     parts = ["participant_id", "count(*)"]
     parts += [f"string_agg(float8send(coalesce({column}, 0)), '')" for column in FLOAT_STORED]
     parts.append(f"string_agg(int2send(({' + '.join(bits)})::smallint), '')")
     # Every aggregate of one GROUP BY reads the rows in the same order, so these line up with the flags.
-    parts.append(f"coalesce(array_agg(dominant_emotion) FILTER (WHERE dominant_emotion NOT IN ({known})), '{{}}')")
+    parts.append("coalesce(array_agg(dominant_emotion) FILTER (WHERE dominant_emotion <> ALL(%s::text[])), '{}')")
     cases = " ".join(f"WHEN %s THEN {code}" for code in range(len(versions)))
     parts.append(f"string_agg(int2send((CASE model_version {cases} ELSE -1 END)::smallint), '')" if versions
                  else "string_agg(int2send(-1::smallint), '')")  # fmt: skip
     parts.append("coalesce(array_agg(model_version) FILTER (WHERE model_version <> ALL(%s::text[])), '{}')")
-    return parts, [*versions, list(versions)]
+    # In the order of their placeholders above.
+    return parts, [*DOMINANT_CODES, list(DOMINANT_CODES), *versions, list(versions)]
 
 
 def _participant_columns(row: tuple[Any, ...], versions: list[str]) -> dict[str, Any]:
