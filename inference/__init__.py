@@ -30,7 +30,7 @@ if TYPE_CHECKING:
         write_labelled_outputs,
     )
     from inference.predictor import EmotionPredictor, FaceResult, get_predictor
-    from inference.serving import Reading, read_emotion, read_emotion_sync
+    from inference.serving import FaceTrack, Reading, read_emotion, read_emotion_sync
     from inference.video_analysis import (
         MINIMUM_INTERVAL,
         InvalidVideo,
@@ -62,6 +62,7 @@ _LAZY = {
     "EmotionPredictor": "inference.predictor",
     "FaceResult": "inference.predictor",
     "get_predictor": "inference.predictor",
+    "FaceTrack": "inference.serving",
     "Reading": "inference.serving",
     "read_emotion": "inference.serving",
     "read_emotion_sync": "inference.serving",
@@ -86,6 +87,7 @@ __all__ = [
     "EmotionPredictor",
     "FaceMode",
     "FaceResult",
+    "FaceTrack",
     "FaceVisibility",
     "ImageAnalysis",
     "InvalidArchive",

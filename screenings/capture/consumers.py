@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import DatabaseError
 
-from inference import Box, InvalidImage, read_emotion
+from inference import FaceTrack, InvalidImage, read_emotion
 from screenings import selectors, services
 from screenings.capture import protocol as capture
 from screenings.capture.admission import busy_error, frame_in_flight
@@ -131,7 +131,7 @@ class CaptureConsumer(StaysInGroup):
         self.participant = participant
         self.limits = capture.CaptureLimits.from_settings()
         self.phase_checked = time.monotonic()
-        self.last_face: Box | None = None
+        self.face_track = FaceTrack()
         group = participant_group(participant.pk)
         async with _channel_layer_slot():
             # Join first, then announce: whichever of two connections joins last, each hears of the
@@ -254,10 +254,10 @@ class CaptureConsumer(StaysInGroup):
                 "rate_limited", "frames arrive faster than the sampling interval allows", frame.seq
             )
         try:
-            reading = await read_emotion(frame.image, max_side=self.limits.max_side, previous=self.last_face)
+            reading = await read_emotion(frame.image, max_side=self.limits.max_side, previous=self.face_track.box)
         except InvalidImage as error:
             raise capture.image_error(error, frame.seq) from None
-        self.last_face = reading.face.box if reading.face else None
+        self.face_track.update(reading.face.box if reading.face else None)
         try:
             return await sample_writer().store(
                 capture.captured_reading(participant=self.participant, frame=frame, reading=reading)

@@ -10,6 +10,7 @@ import pytest
 
 from inference import config as config_module
 from inference import serving
+from inference.faces import Box
 from inference.labels import EMOTIONS
 from inference.predictor import get_predictor
 from inference.serving import FaceBatcher, Reading, read_emotion
@@ -106,3 +107,23 @@ def test_live_capture_batches_within_the_configured_budget(monkeypatch, predicto
         return (await serving._batcher()).budget
 
     assert asyncio.run(live_budget()) == pytest.approx(0.007)
+
+
+def test_a_face_track_keeps_the_last_box_through_a_few_frames_without_a_face():
+    track = serving.FaceTrack(misses=3)
+    assert track.box is None
+    seen, later = Box(100, 80, 200, 200), Box(110, 90, 190, 190)
+    track.update(seen)
+    track.update(None)
+    track.update(None)
+    assert track.box == seen  # two misses: still searched where the face was
+    track.update(None)
+    assert track.box is None  # the third forgets it: the whole frame is searched
+    track.update(later)
+    track.update(None)
+    assert track.box == later  # a face found again starts the count afresh
+
+
+def test_a_face_track_refuses_fewer_than_one_miss():
+    with pytest.raises(ValueError, match="misses must be at least 1"):
+        serving.FaceTrack(misses=0)

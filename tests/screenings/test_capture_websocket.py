@@ -9,6 +9,7 @@ from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
+from inference import serving
 from screenings.capture import consumers
 from screenings.capture.routing import websocket_urlpatterns
 from screenings.models import EmotionSample, Participant
@@ -432,4 +433,24 @@ async def test_kept_frames_are_erased_with_the_participant(db):
     reply = await exchange(communicator, frame_message(9, 9.0, empty_jpeg()))
     assert reply["code"] == "wrong_phase"
     assert await database_sync_to_async(samples_of)(participant) == []
+    await communicator.disconnect()
+
+
+async def test_after_a_frame_without_a_face_the_search_starts_where_the_face_was(watcher, monkeypatch):
+    searched_near = []
+    locate = serving.locate_largest_face
+
+    def recording(image, *, previous=None, **options):  # type: ignore[no-untyped-def]
+        searched_near.append(previous)
+        return locate(image, previous=previous, **options)
+
+    monkeypatch.setattr(serving, "locate_largest_face", recording)
+    communicator = await open_socket(watcher.token)
+    first = await exchange(communicator, frame_message(1, 1.0))
+    assert first["face"] is True
+    assert (await exchange(communicator, frame_message(2, 2.0, empty_jpeg())))["face"] is False
+    assert (await exchange(communicator, frame_message(3, 3.0)))["face"] is True
+    first_box = searched_near[1]
+    assert searched_near[0] is None and first_box is not None
+    assert searched_near[2] == first_box  # the empty frame did not forget where the face was
     await communicator.disconnect()
