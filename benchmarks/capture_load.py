@@ -38,9 +38,11 @@ The benchmark starts its own servers (``--serve``) or measures running ones (``-
     # (DATA_DIR or DATABASE_URL); --pid lets the server processes' CPU be reported
     .venv/bin/python benchmarks/capture_load.py --url http://127.0.0.1:8001 --url http://127.0.0.1:8002
 
-A frame answered with an error the watch page retries (``busy``, ``rate_limited``) is sent again
-after the reply's ``retry_after`` (1 s without one), as the page does; its acknowledgement's
-latency counts from the first sending. Viewers are spread over the servers' addresses as a load
+A viewer answered ``busy`` does what the watch page does: it keeps the frame and sends nothing,
+new frames included, for the reply's ``retry_after`` doubled for every ``busy`` in a row (up to
+30 s, stretched by a random 0-50%), then sends the frames it held in order; a ``rate_limited``
+frame goes again after 2 s. An acknowledgement's latency counts from when the frame was taken,
+however long it was held or how often sent. Viewers are spread over the servers' addresses as a load
 balancer would. Each round (one number
 of viewers, one kind of start) uses a new screening and new participants, so every round starts
 with every viewer's first frame; it starts once the servers are idle (a backlog the round before
@@ -66,6 +68,7 @@ import asyncio
 import hashlib
 import json
 import os
+import random
 import signal
 import socket
 import statistics
@@ -88,9 +91,13 @@ FER_CSV = ROOT.parent / "shared" / "data" / "fer2013" / "fer2013_train_publictes
 PAGE_FRAME_WIDTH = 480
 PAGE_JPEG_QUALITY = 80
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-# Replies after which the watch page keeps the frame and sends it again (docs/protocol.md).
-RETRY_CODES = {"busy", "rate_limited"}
+# What the watch page does with a frame answered "busy" (static/js/lib/capture.js, docs/protocol.md):
+# it keeps the frame and sends nothing, new frames included, for the reply's retry_after (1 s
+# without one), doubled for every "busy" in a row up to 30 s, stretched by a random 0-50%; an
+# acknowledgement ends the run of "busy". A frame answered "rate_limited" is sent again after 2 s.
 DEFAULT_RETRY_SECONDS = 1.0
+MAX_BUSY_WAIT_SECONDS = 30.0
+RATE_LIMITED_WAIT_SECONDS = 2.0
 
 
 # Frames -------------------------------------------------------------------------------------
@@ -312,35 +319,90 @@ class Viewer:
     answered: int = 0
 
 
+class HeldFrames:
+    """The watch page's hold-back after ``busy`` (static/js/lib/capture.js ``holdBack``), for one viewer.
+
+    While held, frames the viewer takes wait in the queue (``held``) instead of being sent; once
+    the wait is over they go, in order, unless acknowledged meanwhile.
+    """
+
+    def __init__(self, *, seed: int) -> None:
+        self.random = random.Random(seed)
+        self.busy_in_a_row = 0
+        self.until = 0.0
+        self.held: set[int] = set()
+
+    def holding(self) -> bool:
+        return time.monotonic() < self.until
+
+    def busy(self, seq: int, retry_after: float | None) -> None:
+        self.busy_in_a_row += 1
+        base = max(1.0, retry_after or DEFAULT_RETRY_SECONDS) * 2 ** (self.busy_in_a_row - 1)
+        wait = min(MAX_BUSY_WAIT_SECONDS, base) * (1 + self.random.random() / 2)
+        self.until = max(self.until, time.monotonic() + wait)
+        self.held.add(seq)
+
+    def acknowledged(self) -> None:
+        self.busy_in_a_row = 0
+
+
 async def run_viewer(viewer: Viewer, *, begin: float, seconds: int, interval: float, drain: float) -> None:
     import websockets
 
     address = viewer.url.replace("http", "ws", 1) + f"/ws/capture/{viewer.token}/"
     sent_at: dict[int, float] = {}
-    retries: set[asyncio.Task] = set()
-
+    tasks: set[asyncio.Task] = set()
     messages: dict[int, bytes] = {}
+    unacknowledged: set[int] = set()
+    hold = HeldFrames(seed=int(hashlib.sha256(viewer.token.encode()).hexdigest()[:8], 16))
+    flusher: asyncio.Task | None = None
 
-    async def send_again(connection: Any, seq: int, delay: float) -> None:
-        await asyncio.sleep(delay)
+    async def transmit(connection: Any, seq: int) -> None:
+        if hold.holding():
+            hold.held.add(seq)
+            return
         with suppress(websockets.ConnectionClosed):
             await connection.send(messages[seq])
 
+    async def send_held(connection: Any) -> None:
+        nonlocal flusher
+        while hold.holding():
+            await asyncio.sleep(hold.until - time.monotonic())
+        flusher = None
+        seqs, hold.held = sorted(hold.held), set()
+        for seq in seqs:
+            if seq in unacknowledged:
+                await transmit(connection, seq)
+
+    async def send_later(connection: Any, seq: int, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if seq in unacknowledged:
+            await transmit(connection, seq)
+
     async def receive(connection: Any) -> None:
+        nonlocal flusher
         try:
             async for text in connection:
                 reply = json.loads(text)
                 if reply["type"] == "error":
                     viewer.errors[reply["code"]] += 1
-                    if reply["code"] in RETRY_CODES and reply.get("seq") in messages:
-                        # The watch page keeps the frame and sends it again after the delay asked for.
-                        delay = float(reply.get("retry_after") or DEFAULT_RETRY_SECONDS)
-                        retries.add(asyncio.create_task(send_again(connection, reply["seq"], delay)))
+                    seq = reply.get("seq")
+                    if reply["code"] == "busy" and seq in messages:
+                        retry_after = reply.get("retry_after")
+                        hold.busy(seq, float(retry_after) if retry_after is not None else None)
+                        if flusher is None:
+                            flusher = asyncio.create_task(send_held(connection))
+                            tasks.add(flusher)
+                        continue
+                    if reply["code"] == "rate_limited" and seq in messages:
+                        tasks.add(asyncio.create_task(send_later(connection, seq, RATE_LIMITED_WAIT_SECONDS)))
                         continue
                 elif reply["type"] == "ack":
-                    # From the frame's first sending: what the viewer waited, retries included.
+                    # From when the page took the frame: what the viewer waited, holds and retries included.
                     viewer.latencies.append(time.monotonic() - sent_at[reply["seq"]])
                     viewer.acked.add(round(reply["media_time"], 3))
+                    unacknowledged.discard(reply["seq"])
+                    hold.acknowledged()
                 viewer.answered += 1
                 if viewer.answered >= seconds:
                     return
@@ -362,8 +424,10 @@ async def run_viewer(viewer: Viewer, *, begin: float, seconds: int, interval: fl
                 break
             media_time = round(seq * interval + viewer.media_offset, 3)
             messages[seq] = binary_frame(seq, media_time, viewer.frames[seq % len(viewer.frames)])
+            # Latency counts from when the page took the frame, however long it was held.
             sent_at[seq] = time.monotonic()
-            await connection.send(messages[seq])
+            unacknowledged.add(seq)
+            await transmit(connection, seq)
             viewer.sent += 1
         await asyncio.wait_for(asyncio.shield(receiver), timeout=max(0.0, begin + seconds + drain - time.monotonic()))
     except websockets.ConnectionClosed:
@@ -371,8 +435,8 @@ async def run_viewer(viewer: Viewer, *, begin: float, seconds: int, interval: fl
     except TimeoutError:
         receiver.cancel()
     finally:
-        for retry in retries:
-            retry.cancel()
+        for task in tasks:
+            task.cancel()
         await connection.close()
 
 
