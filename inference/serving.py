@@ -210,7 +210,7 @@ class Reading:
 async def read_emotion(image: bytes, *, max_side: int, previous: Box | None = None) -> Reading:
     """Decode, detect and classify one webcam frame without blocking the loop.
 
-    ``previous``: where the face was in the same participant's last frame, to search there first.
+    ``previous``: where the same participant's face was last seen (``FaceTrack``), to search there first.
     """
     loop = asyncio.get_running_loop()
     batcher = await _batcher()
