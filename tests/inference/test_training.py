@@ -115,6 +115,34 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(small_csv, tmp_path):
     assert json.loads((tmp_path / "state.json").read_text())["best_val_accuracy"] >= history.val_accuracy.max() - 1e-6
 
 
+def test_a_resumed_run_draws_new_batches_instead_of_showing_its_first_epoch_again(small_csv, tmp_path, monkeypatch):
+    import inference.training as training
+
+    first_batches = []
+    datasets = training._datasets
+
+    def recording(*args, **options):  # type: ignore[no-untyped-def]
+        train_data, validation_data = datasets(*args, **options)
+        images, _ = next(iter(train_data))
+        first_batches.append(images.numpy())
+        return train_data, validation_data
+
+    monkeypatch.setattr(training, "_datasets", recording)
+    run = config(small_csv, tmp_path, epochs=3, mixed_precision=False, augmentation="strong")
+    train(dataclasses.replace(run, epochs=1), verbose=0)
+    train(dataclasses.replace(run, epochs=2), resume=True, verbose=0)
+    train(dataclasses.replace(run, epochs=3), resume=True, verbose=0)
+    new, resumed_once, resumed_twice = first_batches
+    # Seeded as the run began, each resume's first epoch would be the run's first epoch again,
+    # face for face and transform for transform.
+    assert not np.array_equal(new, resumed_once)
+    assert not np.array_equal(resumed_once, resumed_twice)
+    assert completed_epochs(tmp_path) == 3
+    # A new run still starts from its seed, and a resume from the same epoch draws the same batches.
+    assert training.data_seed(run, 0) == run.seed
+    assert training.data_seed(run, 1) == training.data_seed(run, 1) != training.data_seed(run, 2)
+
+
 def test_a_new_cycle_starts_from_an_earlier_models_weights(small_csv, tmp_path):
     import keras
 
