@@ -335,9 +335,10 @@ class HeldFrames:
     def holding(self) -> bool:
         return time.monotonic() < self.until
 
-    def busy(self, seq: int, retry_after: float | None) -> None:
+    def busy(self, seq: int, retry_after: Any) -> None:
+        """A ``busy`` reply for ``seq`` with the reply's ``retry_after`` (seconds; missing or 0: 1 s)."""
         self.busy_in_a_row += 1
-        base = max(1.0, retry_after or DEFAULT_RETRY_SECONDS) * 2 ** (self.busy_in_a_row - 1)
+        base = max(1.0, float(retry_after or DEFAULT_RETRY_SECONDS)) * 2 ** (self.busy_in_a_row - 1)
         wait = min(MAX_BUSY_WAIT_SECONDS, base) * (1 + self.random.random() / 2)
         self.until = max(self.until, time.monotonic() + wait)
         self.held.add(seq)
@@ -388,8 +389,7 @@ async def run_viewer(viewer: Viewer, *, begin: float, seconds: int, interval: fl
                     viewer.errors[reply["code"]] += 1
                     seq = reply.get("seq")
                     if reply["code"] == "busy" and seq in messages:
-                        retry_after = reply.get("retry_after")
-                        hold.busy(seq, float(retry_after) if retry_after is not None else None)
+                        hold.busy(seq, reply.get("retry_after"))
                         if flusher is None:
                             flusher = asyncio.create_task(send_held(connection))
                             tasks.add(flusher)
