@@ -284,9 +284,9 @@ class TestDistillation:
         seen = {}
         original = training._datasets
 
-        def record(config, train_faces, validation, targets=None):  # type: ignore[no-untyped-def]
+        def record(config, train_faces, validation, targets=None, **options):  # type: ignore[no-untyped-def]
             seen.update(faces=train_faces, targets=targets)
-            return original(config, train_faces, validation, targets)
+            return original(config, train_faces, validation, targets, **options)
 
         monkeypatch.setattr(training, "_datasets", record)
         run = config(small_csv, tmp_path, teacher=str(DEFAULT_MODEL_PATH), distillation_weight=0.5, teacher_views=2)
@@ -316,9 +316,9 @@ class TestDistillation:
         seen = {}
         original = training._datasets
 
-        def record(config, train_faces, validation, targets=None):  # type: ignore[no-untyped-def]
+        def record(config, train_faces, validation, targets=None, **options):  # type: ignore[no-untyped-def]
             seen.update(targets=targets)
-            return original(config, train_faces, validation, targets)
+            return original(config, train_faces, validation, targets, **options)
 
         monkeypatch.setattr(training, "_datasets", record)
         assert train(config(small_csv, tmp_path / "run", teacher=str(saved), distillation_weight=0.5), verbose=0)
