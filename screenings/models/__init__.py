@@ -5,7 +5,7 @@ Django finds every model through this package; code imports them from here.
 
 from screenings.models.analyses import MediaAnalysis, MediaAnalysisQuerySet
 from screenings.models.people import Answer, Participant, ParticipantQuerySet, new_participant_token
-from screenings.models.samples import EmotionSample, EmotionTotals, ParticipantTotals, TimelineSlot
+from screenings.models.samples import EmotionSample, EmotionTotals, ParticipantTotals, TimelineSlot, ViewerSeries
 from screenings.models.study import (
     MINIMUM_SAMPLING_INTERVAL,
     SAMPLING_INTERVAL_CHOICES,
@@ -37,6 +37,7 @@ __all__ = [
     "ScreeningQuerySet",
     "Segment",
     "TimelineSlot",
+    "ViewerSeries",
     "new_participant_token",
     "stimulus_upload_path",
     "validate_stimulus_size",

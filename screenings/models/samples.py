@@ -125,3 +125,24 @@ class TimelineSlot(EmotionTotals):
 
     def __str__(self) -> str:
         return f"slot {self.slot} of {self.screening_id}"
+
+
+class ViewerSeries(models.Model):
+    """One participant's samples packed into arrays (``screenings.rules.series``), for the report metrics.
+
+    Derived data, like the running totals, but never written by capture: the reports build it
+    when they first need it and again whenever the participant's totals no longer match
+    ``totals_key`` (a stored or erased sample changes them). Erasing a participant's samples
+    deletes it with them.
+    """
+
+    participant = models.OneToOneField(Participant, on_delete=models.CASCADE, primary_key=True, related_name="series")
+    screening = models.ForeignKey(Screening, on_delete=models.CASCADE, related_name="viewer_series")
+    totals_key = models.CharField(max_length=64, help_text="Digest of the participant's totals it was built from.")
+    data = models.BinaryField()
+
+    class Meta:
+        verbose_name_plural = "viewer series"
+
+    def __str__(self) -> str:
+        return f"series of {self.participant_id}"

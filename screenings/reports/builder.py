@@ -17,6 +17,7 @@ from screenings.selectors import metrics as metric_selectors
 from screenings.selectors import reports as selectors
 from screenings.selectors.reports import Members
 from screenings.selectors.segments import segment_members, segment_summary
+from screenings.selectors.series import included_audience
 
 # Table 1 on the participant's page: this many timestamps a block, so the whole stimulus shows.
 TABLE1_BLOCK = 20
@@ -87,8 +88,9 @@ def metrics_items(
 ) -> dict[str, Any]:
     """The report's ``top_moments``, ``metrics`` (per bin and per scene, with 95% intervals) and ``synchrony``.
 
-    All from each viewer's own means (docs/metrics.md), which means reading every sample: a
-    long screening's metrics take seconds. So they are cached under a key made of everything
+    All from each viewer's own means (docs/metrics.md), which means reading every sample, from
+    the viewers' packed series (``selectors.series``: built once per participant, not per view).
+    The figures are also cached, under a key made of everything
     they depend on: the options, the segment's members, each participant's running totals
     (``stats``: samples, faces, emotion sums and whether excluded, which any stored or erased
     sample changes), their labels and the scenes. The next view of an unchanged screening
@@ -141,8 +143,9 @@ def _metrics(
     labels: dict[int, str],
 ) -> dict[str, Any]:
     per_bin = aggregates.bin_slots(float(screening.sampling_interval), bin_seconds)
-    bin_means = metric_selectors.viewer_bin_means(screening, bin_slots=per_bin, members=members)
-    scene_means = metric_selectors.viewer_scene_means(screening, scenes, members=members)
+    viewers = included_audience(screening, members=members)
+    bin_means = metric_selectors.viewer_bin_means(screening, bin_slots=per_bin, viewers=viewers)
+    scene_means = metric_selectors.viewer_scene_means(screening, scenes, viewers=viewers)
     width = float(bin_seconds or screening.sampling_interval)
     return {
         # Ranked against each viewer's own baseline, with their significance (docs/metrics.md).

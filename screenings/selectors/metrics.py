@@ -15,14 +15,14 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Avg, Count, F, FloatField, IntegerField, Q, QuerySet
-from django.db.models.expressions import Expression
-from django.db.models.functions import Cast, Floor
+from django.db.models import Avg, Count, F, Q, QuerySet
 
 from inference import EMOTIONS
 from screenings.models import EmotionSample, ParticipantTotals, Scene, Screening
+from screenings.rules.series import Audience, per_viewer_groups
 from screenings.rules.slots import SLOT_EPSILON, slot_width
-from screenings.selectors.reports import Members, included_samples
+from screenings.selectors.reports import Members
+from screenings.selectors.series import included_audience
 
 
 @dataclass(frozen=True)
@@ -70,18 +70,6 @@ def _table(queryset: QuerySet[Any]) -> np.ndarray:
     return np.array(rows, dtype=np.float64).reshape(-1, len(_COLUMNS))
 
 
-def _viewer_means(screening: Screening, group: Expression, members: Members) -> ViewerMeans:
-    grouped = (
-        included_samples(screening, members=members)
-        .annotate(group=group)
-        .filter(group__isnull=False)
-        .values("participant", "group")
-        .annotate(**_per_viewer())
-        .order_by()
-    )
-    return _from_table(_table(grouped))
-
-
 def _from_table(table: np.ndarray) -> ViewerMeans:
     participants, rows = np.unique(table[:, 0].astype(np.int64), return_inverse=True)
     groups, columns = np.unique(table[:, 1].astype(np.int64), return_inverse=True)
@@ -93,41 +81,39 @@ def _from_table(table: np.ndarray) -> ViewerMeans:
     return ViewerMeans(participants, groups, samples, attending, emotions)
 
 
-def viewer_bin_means(screening: Screening, *, bin_slots: int, members: Members = None) -> ViewerMeans:
+def viewer_bin_means(
+    screening: Screening, *, bin_slots: int, members: Members = None, viewers: Audience | None = None
+) -> ViewerMeans:
     """Each included viewer's means per time bin of ``bin_slots`` sampling slots (bin n starts at n times the bin).
 
     The bin of a sample is that of its slot (``screenings.rules.slots``), as in the timeline:
-    floor(floor(t / w + ε) / k) is floor(t / (k w) + ε / k).
+    floor(floor(t / w + ε) / k) is floor(t / (k w) + ε / k). Read from the viewers' series
+    (``viewers``: ``included_audience(screening, members=members)`` when the caller has it).
     """
+    viewers = included_audience(screening, members=members) if viewers is None else viewers
     width = slot_width(screening) * bin_slots
-    group = Floor(Cast(F("media_time"), FloatField()) / width + SLOT_EPSILON / bin_slots)
-    return _viewer_means(screening, Cast(group, IntegerField()), members)
+    bins = np.floor(viewers.series.media_time / width + SLOT_EPSILON / bin_slots).astype(np.int64)
+    return _from_table(per_viewer_groups(viewers, bins))
 
 
-def viewer_scene_means(screening: Screening, scenes: list[Scene], *, members: Members = None) -> ViewerMeans:
+def viewer_scene_means(
+    screening: Screening, scenes: list[Scene], *, members: Members = None, viewers: Audience | None = None
+) -> ViewerMeans:
     """Each included viewer's means per scene over the samples in the scene's span [start, end).
 
     ``groups`` are positions in ``scenes``. Scenes may overlap (a punchline inside an act): each
-    is aggregated on its own, in one query grouped by viewer.
+    is aggregated on its own. ``viewers`` as for ``viewer_bin_means``.
     """
     if not scenes:
         empty = np.zeros((0, 0))
         return ViewerMeans(np.zeros(0, np.int64), np.zeros(0, np.int64), empty, empty, np.zeros((0, 0, len(EMOTIONS))))
-    aggregates: dict[str, Any] = {}
+    viewers = included_audience(screening, members=members) if viewers is None else viewers
+    media_time = viewers.series.media_time
+    tables = []
     for position, scene in enumerate(scenes):
-        span = Q(media_time__gte=scene.start, media_time__lt=scene.end)
-        aggregates[f"samples_{position}"] = Count("pk", filter=span)
-        aggregates[f"attending_{position}"] = Count("pk", filter=span & _attending())
-        for emotion in EMOTIONS:
-            aggregates[f"{emotion}_{position}"] = Avg(emotion, filter=span)
-    grouped = included_samples(screening, members=members).values("participant").annotate(**aggregates).order_by()
-    rows = []
-    for row in grouped:
-        for position in range(len(scenes)):
-            if row[f"samples_{position}"]:
-                rows.append([row["participant"], position, row[f"samples_{position}"], row[f"attending_{position}"],
-                             *(row[f"{emotion}_{position}"] for emotion in EMOTIONS)])  # fmt: skip
-    return _from_table(np.array(rows, dtype=np.float64).reshape(-1, len(_COLUMNS)))
+        within = (media_time >= scene.start) & (media_time < scene.end)
+        tables.append(per_viewer_groups(viewers, np.full(len(media_time), position), rows=within))
+    return _from_table(np.concatenate(tables))
 
 
 def viewer_overall_means(screening_ids: list[int]) -> dict[int, ViewerMeans]:

@@ -9,7 +9,7 @@ read to them; None reads the whole audience.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
 import numpy as np
 from django.db.models import Q, QuerySet
@@ -26,11 +26,10 @@ from screenings.models import (
     TimelineSlot,
 )
 from screenings.models.samples import DOMINANT_FIELDS, SLOT_TOTAL_COLUMNS
-from screenings.rules.slots import slot_width
+from screenings.rules.series import faces_per_slot
+from screenings.rules.slots import SLOT_EPSILON, slot_width
 from screenings.selectors.samples import slot_rows
-
-# A segment's participant ids, or None for everyone.
-Members: TypeAlias = frozenset[int] | None
+from screenings.selectors.series import Members, included_audience
 
 
 def audience(screening: Screening, members: Members = None) -> QuerySet[Participant]:
@@ -96,17 +95,12 @@ def included_slots(screening: Screening, *, excluded: set[int] | None = None, me
     Excluded participants are few, so their samples are summed again and subtracted; everyone
     else is read from the running totals. ``excluded`` (the excluded participants' ids) saves
     reading them when the caller already has them. A segment's ``members`` are summed from
-    their own samples (in SQL, one row per slot) when they are fewer than the others; when they
-    are more, the others' samples are subtracted as excluded ones are, so no more than half the
-    screening's samples are read again.
+    their packed series (``selectors.series``), not from the samples.
     """
     width = slot_width(screening)
     excluded = excluded_participant_ids(screening) if excluded is None else excluded
     if members is not None:
-        others = set(screening.participants.values_list("pk", flat=True)) - members
-        if len(others) >= len(members):
-            return _slot_totals(width, _members_slot_table(screening, width, members - excluded))
-        excluded = excluded | others
+        return _slot_totals(width, _members_slot_table(screening, width, members - excluded))
     table = np.array(
         TimelineSlot.objects.filter(screening=screening).order_by("slot").values_list(*SLOT_COLUMNS), dtype=np.float64
     ).reshape(-1, len(SLOT_COLUMNS))
@@ -121,11 +115,10 @@ def included_slots(screening: Screening, *, excluded: set[int] | None = None, me
 
 
 def _members_slot_table(screening: Screening, width: float, members: frozenset[int]) -> np.ndarray:
-    """The SLOT_COLUMNS table of only ``members``' faces."""
-    samples = EmotionSample.objects.filter(screening=screening, participant_id__in=members)
-    rows = slot_rows(samples, width) if members else []
-    table = [[row["slot"], *(row[column] or 0.0 for column in SLOT_TOTAL_COLUMNS)] for row in rows]
-    return np.array(table, dtype=np.float64).reshape(-1, len(SLOT_COLUMNS))
+    """The SLOT_COLUMNS table of only ``members``' faces (the included ones: excluded are already left out)."""
+    if not members:
+        return np.zeros((0, len(SLOT_COLUMNS)))
+    return faces_per_slot(included_audience(screening, members=members), width, epsilon=SLOT_EPSILON)
 
 
 def _slot_totals(width: float, table: np.ndarray) -> SlotTotals:

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from screenings.models import Answer, Participant, Question, Screening
@@ -23,6 +23,7 @@ from screenings.rules.errors import (
 )
 from screenings.rules.questions import validate_answer_value
 from screenings.selectors import questions_for_phase
+from screenings.selectors.series import series_refresh
 from screenings.services import totals as sample_totals
 
 logger = logging.getLogger(__name__)
@@ -218,7 +219,20 @@ def watch_position_record(*, participant: Participant, position: float) -> None:
 
 @transaction.atomic
 def participant_complete(*, participant: Participant) -> Participant:
-    return _advance(participant, "complete")
+    """The journey's last step. The participant's samples are final now, so their report series is built
+    once the step is committed (the first report view then reads it instead of the samples)."""
+    completed = _advance(participant, "complete")
+    transaction.on_commit(lambda: _series_prepare(completed))
+    return completed
+
+
+def _series_prepare(participant: Participant) -> None:
+    # Derived data only: a report builds the series itself when it is missing, so a failure here
+    # must not turn the participant's finished journey into an error page.
+    try:
+        series_refresh(screening=participant.screening, participants=[participant.pk])
+    except DatabaseError:
+        logger.exception("the report series of participant %s was not built; a report will build it", participant.pk)
 
 
 def participant_erase(*, participant: Participant) -> Participant:

@@ -16,7 +16,15 @@ from typing import Any
 from django.db import connection
 
 from inference import EMOTIONS
-from screenings.models import EmotionSample, EmotionTotals, Participant, ParticipantTotals, Screening, TimelineSlot
+from screenings.models import (
+    EmotionSample,
+    EmotionTotals,
+    Participant,
+    ParticipantTotals,
+    Screening,
+    TimelineSlot,
+    ViewerSeries,
+)
 from screenings.models.samples import DOMINANT_FIELDS, SLOT_TOTAL_COLUMNS
 from screenings.rules.slots import SLOT_EPSILON, slot_of, slot_width
 from screenings.selectors.samples import participant_rows, slot_rows
@@ -175,22 +183,25 @@ def _without(row: dict[str, Any], *names: str) -> dict[str, Any]:
 
 
 def totals_remove_participant(participant: Participant) -> None:
-    """Take a participant's samples out of the screening's timeline slots and drop their totals.
+    """Take a participant's samples out of the screening's timeline slots and drop their totals and series.
 
-    Call inside the transaction that deletes the samples, before deleting them.
+    Call inside the transaction that deletes the samples, before deleting them: no copy of the
+    samples (the reports' packed series) outlives them.
     """
     screening = participant.screening
     for row in slot_rows(participant.samples.all(), slot_width(screening)):
         key = {"screening_id": screening.pk, "slot": int(row["slot"])}
         _increment(TimelineSlot, key, {column: -(row[column] or 0) for column in SLOT_TOTAL_COLUMNS})
     ParticipantTotals.objects.filter(participant=participant).delete()
+    ViewerSeries.objects.filter(participant=participant).delete()
 
 
 def totals_rebuild(screening: Screening, *, models: Any = None) -> None:
     """Recompute every total of a screening from its samples (after a bulk load or an upgrade).
 
     ``models`` gives ``EmotionSample``, ``TimelineSlot`` and ``ParticipantTotals`` as attributes
-    (a migration passes its historical app registry's models); the default is the real ones.
+    (a migration passes its historical app registry's models); the default is the real ones,
+    and then the reports' series are dropped too (the next report builds them from the samples).
     """
     sample_model, slot_model, totals_model = (
         (EmotionSample, TimelineSlot, ParticipantTotals)
@@ -199,6 +210,8 @@ def totals_rebuild(screening: Screening, *, models: Any = None) -> None:
     )
     slot_model.objects.filter(screening_id=screening.pk).delete()
     totals_model.objects.filter(screening_id=screening.pk).delete()
+    if models is None:
+        ViewerSeries.objects.filter(screening_id=screening.pk).delete()
     samples = sample_model.objects.filter(screening_id=screening.pk)
     slot_model.objects.bulk_create(
         [

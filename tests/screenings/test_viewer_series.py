@@ -1,0 +1,185 @@
+"""The viewers' packed series the report metrics read: exact packing, freshness, erasure, exclusion, segments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.db import DatabaseError
+
+from inference import EMOTIONS
+from screenings import services
+from screenings.models import EmotionSample, Participant, TimelineSlot, ViewerSeries
+from screenings.rules.series import (
+    Audience,
+    faces_per_slot,
+    per_viewer_groups,
+    series_from_rows,
+    series_pack,
+    series_unpack,
+)
+from screenings.rules.slots import SLOT_EPSILON
+from screenings.selectors.series import included_audience
+from screenings.services import participants as participant_services
+from tests.factories import EmotionSampleFactory, ParticipantFactory, ScreeningFactory
+
+pytestmark = pytest.mark.django_db
+
+HAPPY = {"angry": 0.0, "disgust": 0.0, "fear": 0.0, "happy": 0.7, "sad": 0.1, "surprise": 0.1, "neutral": 0.1}
+
+
+def row(media_time, face=True, looking=None, probabilities=HAPPY):  # type: ignore[no-untyped-def]
+    if not face:
+        return (media_time, False, None, "", *([None] * len(EMOTIONS)))
+    dominant = max(EMOTIONS, key=probabilities.__getitem__)
+    return (media_time, True, looking, dominant, *(probabilities[emotion] for emotion in EMOTIONS))
+
+
+def assert_same(left, right):  # type: ignore[no-untyped-def]
+    for name in ("media_time", "face_found", "looking", "dominant"):
+        np.testing.assert_array_equal(getattr(left, name), getattr(right, name))
+    np.testing.assert_array_equal(left.emotions, right.emotions)  # NaN equals NaN here, values bit for bit
+
+
+class TestPacking:
+    def test_it_keeps_every_value_bit_for_bit_even_those_float32_cannot_hold(self):
+        series = series_from_rows([row(2.0, looking=False), row(0.5, face=False), row(1.0, looking=True)])
+        again = series_unpack(series_pack(series))
+        assert_same(again, series)
+        assert again.emotions[-1, EMOTIONS.index("happy")] == 0.7  # not float32's 0.699999988
+
+    def test_it_puts_the_samples_in_media_time_order(self):
+        series = series_from_rows([row(2.0), row(0.5, face=False), row(1.0)])
+        assert series.media_time.tolist() == [0.5, 1.0, 2.0]
+        assert series.face_found.tolist() == [False, True, True]
+        assert np.isnan(series.emotions[0]).all()
+
+    def test_network_outputs_pack_in_four_bytes_a_probability(self):
+        probabilities = dict(zip(EMOTIONS, np.float32([0.1, 0.2, 0.05, 0.3, 0.15, 0.1, 0.1]).tolist(), strict=True))
+        exact = series_pack(series_from_rows([row(0.0, probabilities=probabilities)]))
+        wide = series_pack(series_from_rows([row(0.0)]))
+        assert len(wide) - len(exact) == 4 * len(EMOTIONS)
+        assert_same(series_unpack(exact), series_from_rows([row(0.0, probabilities=probabilities)]))
+
+    @pytest.mark.parametrize("data", [b"", b"RSS1", b"XXXX" + bytes(5), series_pack(series_from_rows([row(0.0)]))[:-1]])
+    def test_it_refuses_bytes_it_did_not_pack(self, data):
+        with pytest.raises(ValueError, match="packed series"):
+            series_unpack(data)
+
+    def test_an_unknown_dominant_emotion_is_refused_by_name(self):
+        with pytest.raises(ValueError, match="'joy'"):
+            series_from_rows([(0.0, True, None, "joy", *HAPPY.values())])
+
+
+class TestGrouping:
+    def audience(self) -> Audience:
+        return Audience.of({
+            7: series_from_rows([row(0.0), row(1.0, looking=False), row(2.0, face=False)]),
+            3: series_from_rows([row(0.0, probabilities={**HAPPY, "happy": 0.3, "neutral": 0.5})]),
+        })  # fmt: skip
+
+    def test_each_viewer_gets_a_row_per_group_with_counts_and_means_over_faces(self):
+        viewers = self.audience()
+        table = per_viewer_groups(viewers, np.array([0, 0, 0, 1]))
+        happy = 4 + EMOTIONS.index("happy")
+        assert table[:, :4].tolist() == [[3, 0, 1, 1], [7, 0, 2, 1], [7, 1, 1, 0]]
+        assert table[:, happy].tolist()[:2] == [0.3, pytest.approx(0.7)]
+        assert np.isnan(table[2, happy])  # the viewer's only sample in group 1 has no face
+
+    def test_groups_out_of_media_time_order_are_grouped_all_the_same(self):
+        table = per_viewer_groups(self.audience(), np.array([5, 1, 5, 2]))
+        assert table[:, :3].tolist() == [[3, 5, 1], [7, 1, 1], [7, 2, 1], [7, 5, 1]]
+
+    def test_faces_per_slot_counts_each_viewer_once_per_slot(self):
+        viewers = Audience.of({1: series_from_rows([row(0.0), row(0.5), row(1.0, face=False)]),
+                               2: series_from_rows([row(0.25)])})  # fmt: skip
+        table = faces_per_slot(viewers, 1.0, epsilon=SLOT_EPSILON)
+        assert table[:, :3].tolist() == [[0, 3, 2]]
+        assert table[0, 3 + EMOTIONS.index("happy")] == pytest.approx(2.1)
+        assert table[0, 3 + len(EMOTIONS) + EMOTIONS.index("happy")] == 3
+
+
+@pytest.fixture
+def audience_of_two(screening):  # type: ignore[no-untyped-def]
+    first, second = ParticipantFactory(screening=screening), ParticipantFactory(screening=screening)
+    for media_time in range(3):
+        EmotionSampleFactory(participant=first, media_time=float(media_time))
+    EmotionSampleFactory(participant=second, media_time=0.0, face_found=False)
+    return first, second
+
+
+class TestIncludedAudience:
+    def test_the_first_read_builds_each_viewers_series_and_the_next_reads_them(self, screening, audience_of_two):
+        first, second = audience_of_two
+        viewers = included_audience(screening)
+        assert viewers.participants.tolist() == [first.pk, second.pk]
+        assert ViewerSeries.objects.filter(screening=screening).count() == 2
+        # The next read takes the series, not the samples: a series changed behind the totals' back is what it reads.
+        ViewerSeries.objects.filter(participant=first).update(data=series_pack(series_from_rows([row(9.0)])))
+        assert included_audience(screening).series.media_time.tolist() == [9.0, 0.0]
+
+    def test_a_new_sample_makes_its_viewers_series_stale_and_it_is_rebuilt(self, screening, audience_of_two):
+        first, _ = audience_of_two
+        included_audience(screening)
+        EmotionSampleFactory(participant=first, media_time=3.0)
+        assert included_audience(screening).series.media_time.tolist() == [0.0, 1.0, 2.0, 3.0, 0.0]
+
+    def test_erasing_a_participant_deletes_their_series_with_their_samples(self, screening, audience_of_two):
+        first, second = audience_of_two
+        included_audience(screening)
+        services.participant_erase(participant=first)
+        assert not ViewerSeries.objects.filter(participant=first).exists()
+        assert included_audience(screening).participants.tolist() == [second.pk]
+
+    def test_excluded_participants_and_non_members_are_left_out(self, screening, audience_of_two):
+        first, second = audience_of_two
+        assert included_audience(screening, members=frozenset({second.pk})).participants.tolist() == [second.pk]
+        first.excluded_from_reports = True
+        first.save()
+        assert included_audience(screening).participants.tolist() == [second.pk]
+        assert included_audience(screening, members=frozenset()).participants.tolist() == []
+
+    def test_another_screenings_series_are_not_read(self, screening, audience_of_two, other_organizer):
+        included_audience(screening)
+        other_screening = ScreeningFactory(owner=other_organizer)
+        stranger = ParticipantFactory(screening=other_screening)
+        EmotionSampleFactory(participant=stranger, media_time=0.0)
+        assert included_audience(other_screening).participants.tolist() == [stranger.pk]
+
+    def test_the_slots_summed_from_the_series_equal_the_running_totals(self, screening, audience_of_two):
+        summed = faces_per_slot(included_audience(screening), 1.0, epsilon=SLOT_EPSILON)
+        columns = ["slot", "faces", "participants", *EMOTIONS, *(f"dominant_{emotion}" for emotion in EMOTIONS)]
+        totals = np.array(TimelineSlot.objects.filter(screening=screening).values_list(*columns), dtype=float)
+        np.testing.assert_allclose(summed, totals)
+        assert EmotionSample.objects.filter(screening=screening).count() == 4
+
+
+class TestBuiltWhenTheJourneyEnds:
+    def test_completing_the_journey_builds_the_participants_series(
+        self, screening, audience_of_two, django_capture_on_commit_callbacks
+    ):
+        first, _ = audience_of_two
+        Participant.objects.filter(pk=first.pk).update(state=Participant.State.AFTER_DONE)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.participant_complete(participant=first)
+        stored = series_unpack(ViewerSeries.objects.get(participant=first).data)
+        assert stored.media_time.tolist() == [0.0, 1.0, 2.0]
+        # Fresh: the report reads it as it is.
+        ViewerSeries.objects.filter(participant=first).update(data=series_pack(series_from_rows([row(9.0)])))
+        assert 9.0 in included_audience(screening).series.media_time
+
+    def test_a_failed_build_leaves_the_journey_completed(
+        self, screening, audience_of_two, django_capture_on_commit_callbacks, monkeypatch, caplog
+    ):
+        first, _ = audience_of_two
+        Participant.objects.filter(pk=first.pk).update(state=Participant.State.AFTER_DONE)
+
+        def refused(**_):  # type: ignore[no-untyped-def]
+            raise DatabaseError("the database went away")
+
+        monkeypatch.setattr(participant_services, "series_refresh", refused)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.participant_complete(participant=first)
+        first.refresh_from_db()
+        assert first.state == Participant.State.COMPLETED
+        assert "a report will build it" in caplog.text
+        assert included_audience(screening).series.media_time.tolist() == [0.0, 1.0, 2.0, 0.0]
