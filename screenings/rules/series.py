@@ -32,7 +32,7 @@ class Series:
     face_found: np.ndarray  # bool
     looking: np.ndarray  # int8: NOT_RECORDED, 0 or 1
     dominant: np.ndarray  # int8: index in EMOTIONS, NOT_RECORDED for none
-    emotions: np.ndarray  # (samples, 7) float64, NaN where the sample has no probability
+    emotions: np.ndarray  # (samples, 7) float64 (float32 where that holds them exactly), NaN where none
 
     def __len__(self) -> int:
         return len(self.media_time)
@@ -95,71 +95,120 @@ def series_unpack(data: bytes | memoryview) -> Series:
     media_time = take("<f8", count)
     face_found = take("u1", count).astype(bool)
     looking, dominant = take("i1", count), take("i1", count)
-    emotions = take(f"<f{width}", count * len(EMOTIONS)).astype(np.float64).reshape(count, len(EMOTIONS))
+    emotions = take(f"<f{width}", count * len(EMOTIONS)).reshape(count, len(EMOTIONS))
     return Series(media_time, face_found, looking, dominant, emotions)
 
 
 @dataclass(frozen=True)
 class Audience:
-    """Many viewers' series end to end: viewer by viewer (ascending ids), each in media time order."""
+    """Many viewers' samples end to end, viewer by viewer (ascending ids), each in media time order.
+
+    Ready for grouping: ``values`` holds the probabilities with 0 where a sample has none, and
+    ``counted`` says which are there (one column for all seven when, as always from capture,
+    a sample has all of them or none).
+    """
 
     participants: np.ndarray  # (viewers,) participant ids, ascending
-    viewer: np.ndarray  # (samples,) index into participants
-    series: Series  # every viewer's samples, concatenated
+    offsets: np.ndarray  # (viewers + 1,) where each viewer's samples start, and the end
+    media_time: np.ndarray  # (samples,) float64
+    face_found: np.ndarray  # (samples,) bool
+    looking: np.ndarray  # (samples,) int8
+    dominant: np.ndarray  # (samples,) int8
+    values: np.ndarray  # (samples, 7) float64
+    counted: np.ndarray  # (samples, 7) or (samples, 1) float64: 1 where the probability is there
 
     @classmethod
     def of(cls, series: dict[int, Series]) -> Audience:
         participants = np.array(sorted(series), dtype=np.int64)
-        parts = [series[int(participant)] for participant in participants]
-        viewer = np.repeat(np.arange(len(parts)), [len(part) for part in parts])
-        if not parts:
-            return cls(participants, viewer, series_from_rows([]))
-        fields = Series.__dataclass_fields__
-        joined = Series(*(np.concatenate([getattr(part, name) for part in parts]) for name in fields))
-        return cls(participants, viewer, joined)
+        parts = [series[int(participant)] for participant in participants] or [series_from_rows([])]
+        offsets = np.r_[0, np.cumsum([len(series[int(participant)]) for participant in participants])]
+        emotions = np.concatenate([part.emotions for part in parts]).astype(np.float64, copy=False)
+        missing = np.isnan(emotions)
+        uniform = bool((missing == missing[:, :1]).all())
+        counted = (~missing[:, :1] if uniform else ~missing).astype(np.float64)
+        joined = {name: np.concatenate([getattr(part, name) for part in parts])
+                  for name in ("media_time", "face_found", "looking", "dominant")}  # fmt: skip
+        return cls(participants=participants, offsets=offsets.astype(np.int64), **joined,
+                   values=np.nan_to_num(emotions, nan=0.0, copy=False), counted=counted)  # fmt: skip
+
+    @property
+    def viewer(self) -> np.ndarray:
+        """Each sample's viewer: its index in ``participants``."""
+        return np.repeat(np.arange(len(self.participants)), np.diff(self.offsets))
+
+    def attending(self) -> np.ndarray:
+        """Samples whose face was found and not recorded as turned away (a face without that record attends)."""
+        return self.face_found & (self.looking != 0)
 
 
 # Columns of a per-viewer table: participant, group, samples, attending, then each emotion's mean.
 GROUPED_COLUMNS = 4 + len(EMOTIONS)
 
 
-def attending(series: Series) -> np.ndarray:
-    """Samples whose face was found and not recorded as turned away (a face without that record attends)."""
-    return series.face_found & (series.looking != 0)
+def _summed_runs(audience: Audience, starts: np.ndarray, stops: np.ndarray, order: np.ndarray | None = None) -> tuple:
+    """Samples, attending samples and mean emotions over the runs ``[start, stop)`` of the samples (none empty).
+
+    ``order`` (a permutation of the samples) says which samples the runs are runs of; None: as they are.
+    """
+    total = len(audience.media_time)
+    partition = len(starts) and starts[0] == 0 and stops[-1] == total and np.array_equal(starts[1:], stops[:-1])
+    if partition:
+        bounds, inside = starts, None
+    else:  # reduceat sums from each index to the next: the stops go in between (one at the end drops out)
+        bounds = np.column_stack([starts, stops]).ravel()
+        inside = bounds < total
+
+    def summed(values: np.ndarray) -> np.ndarray:
+        values = values if order is None else values[order]
+        if inside is None:
+            # Runs of one sample each (one-slot bins) need no sums.
+            return values if len(bounds) == total else np.add.reduceat(values, bounds, axis=0)
+        full = np.zeros((len(bounds), *values.shape[1:]))
+        full[inside] = np.add.reduceat(values, bounds[inside], axis=0)
+        return full[::2]
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = summed(audience.values) / summed(audience.counted)
+    return stops - starts, summed(audience.attending().astype(np.float64)), means
 
 
-def per_viewer_groups(audience: Audience, groups: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+def per_viewer_groups(audience: Audience, groups: np.ndarray) -> np.ndarray:
     """Each viewer's samples, attending samples and mean emotions per group, as a GROUPED_COLUMNS table.
 
-    ``groups`` gives each sample's group (a bin number, say); ``rows`` picks the samples that
-    count (all when None). One row per viewer and group that holds a sample; the means are over
-    the samples with a probability (NaN where none has one), as SQL's AVG ignores NULL.
+    ``groups`` gives each sample's group (a bin number, say). One row per viewer and group that
+    holds a sample; the means are over the samples with a probability (NaN where none has one),
+    as SQL's AVG ignores NULL.
     """
-    viewer, series = audience.viewer, audience.series
-    if rows is not None:
-        viewer, groups = viewer[rows], groups[rows]
-        series = Series(*(getattr(series, name)[rows] for name in Series.__dataclass_fields__))
-    if not len(viewer):
+    if not len(groups):
         return np.zeros((0, GROUPED_COLUMNS))
+    viewer = audience.viewer
     low = int(groups.min())
     key = viewer.astype(np.int64) * (int(groups.max()) - low + 1) + (groups - low)
     order = None
-    if np.any(key[1:] < key[:-1]):  # viewers' samples come in media time order, so this is rare
+    if np.any(key[1:] < key[:-1]):  # viewers' samples come in media time order, so bins come in order
         order = np.argsort(key, kind="stable")
         key = key[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-
-    def summed(values: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(values if order is None else values[order], starts, axis=0)
-
-    counted = ~np.isnan(series.emotions)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = summed(np.where(counted, series.emotions, 0.0)) / summed(counted.astype(np.float64))
+    stops = np.r_[starts[1:], len(key)]
+    samples, attending, means = _summed_runs(audience, starts, stops, order)
     first = starts if order is None else order[starts]
-    return np.column_stack([
-        audience.participants[viewer[first]], groups[first], np.diff(np.r_[starts, len(key)]),
-        summed(attending(series).astype(np.float64)), means,
-    ]).astype(np.float64)  # fmt: skip
+    return np.column_stack([audience.participants[viewer[first]], groups[first], samples, attending, means])
+
+
+def per_viewer_span(audience: Audience, start: float, end: float, group: int) -> np.ndarray:
+    """Each viewer's samples, attending samples and mean emotions over media times in ``[start, end)``.
+
+    A GROUPED_COLUMNS table with ``group`` in the group column, a row per viewer with a sample there.
+    """
+    times, offsets = audience.media_time, audience.offsets
+    viewers = np.arange(len(audience.participants))
+    firsts = np.array([offsets[v] + np.searchsorted(times[offsets[v] : offsets[v + 1]], start) for v in viewers])
+    lasts = np.array([offsets[v] + np.searchsorted(times[offsets[v] : offsets[v + 1]], end) for v in viewers])
+    held = lasts > firsts
+    if not held.any():
+        return np.zeros((0, GROUPED_COLUMNS))
+    samples, attending, means = _summed_runs(audience, firsts[held], lasts[held])
+    return np.column_stack([audience.participants[held], np.full(int(held.sum()), group), samples, attending, means])
 
 
 def faces_per_slot(audience: Audience, width: float, *, epsilon: float) -> np.ndarray:
@@ -169,18 +218,17 @@ def faces_per_slot(audience: Audience, width: float, *, epsilon: float) -> np.nd
     with a face in the slot, each emotion's summed probability, faces with each emotion dominant.
     A slot is ``floor(t / width + epsilon)``, the rule of ``screenings.rules.slots``.
     """
-    faces = audience.series.face_found
+    faces = audience.face_found
     if not faces.any():
         return np.zeros((0, 3 + 2 * len(EMOTIONS)))
-    slot = np.floor(audience.series.media_time[faces] / width + epsilon).astype(np.int64)
+    slot = np.floor(audience.media_time[faces] / width + epsilon).astype(np.int64)
     viewer = audience.viewer[faces]
-    slots, index = np.unique(slot, return_inverse=True)
-    # A viewer counts once per slot however many of their faces fall in it.
-    pairs = np.unique(viewer * (int(slots[-1]) + 1) + slot)
-    participants = np.bincount(np.searchsorted(slots, pairs % (int(slots[-1]) + 1)), minlength=len(slots))
-    emotions = np.nan_to_num(audience.series.emotions[faces])
-    dominant = audience.series.dominant[faces]
-    columns = [slots, np.bincount(index, minlength=len(slots)), participants]
-    columns += [np.bincount(index, weights=emotions[:, e], minlength=len(slots)) for e in range(len(EMOTIONS))]
-    columns += [np.bincount(index, weights=dominant == e, minlength=len(slots)) for e in range(len(EMOTIONS))]
-    return np.column_stack(columns).astype(np.float64)
+    # Each viewer's slots come in order, so a viewer's first face in a slot is where the pair changes.
+    first_in_slot = np.r_[True, (viewer[1:] != viewer[:-1]) | (slot[1:] != slot[:-1])]
+    size = int(slot.max()) + 1
+    emotions, dominant = audience.values[faces], audience.dominant[faces]
+    columns = [np.bincount(slot, minlength=size), np.bincount(slot[first_in_slot], minlength=size)]
+    columns += [np.bincount(slot, weights=emotions[:, e], minlength=size) for e in range(len(EMOTIONS))]
+    columns += [np.bincount(slot, weights=dominant == e, minlength=size) for e in range(len(EMOTIONS))]
+    table = np.column_stack([np.arange(size), *columns]).astype(np.float64)
+    return table[table[:, 1] > 0]

@@ -19,7 +19,7 @@ from django.db.models import Avg, Count, F, Q, QuerySet
 
 from inference import EMOTIONS
 from screenings.models import EmotionSample, ParticipantTotals, Scene, Screening
-from screenings.rules.series import Audience, per_viewer_groups
+from screenings.rules.series import Audience, per_viewer_groups, per_viewer_span
 from screenings.rules.slots import SLOT_EPSILON, slot_width
 from screenings.selectors.reports import Members
 from screenings.selectors.series import included_audience
@@ -92,7 +92,7 @@ def viewer_bin_means(
     """
     viewers = included_audience(screening, members=members) if viewers is None else viewers
     width = slot_width(screening) * bin_slots
-    bins = np.floor(viewers.series.media_time / width + SLOT_EPSILON / bin_slots).astype(np.int64)
+    bins = np.floor(viewers.media_time / width + SLOT_EPSILON / bin_slots).astype(np.int64)
     return _from_table(per_viewer_groups(viewers, bins))
 
 
@@ -108,11 +108,7 @@ def viewer_scene_means(
         empty = np.zeros((0, 0))
         return ViewerMeans(np.zeros(0, np.int64), np.zeros(0, np.int64), empty, empty, np.zeros((0, 0, len(EMOTIONS))))
     viewers = included_audience(screening, members=members) if viewers is None else viewers
-    media_time = viewers.series.media_time
-    tables = []
-    for position, scene in enumerate(scenes):
-        within = (media_time >= scene.start) & (media_time < scene.end)
-        tables.append(per_viewer_groups(viewers, np.full(len(media_time), position), rows=within))
+    tables = [per_viewer_span(viewers, scene.start, scene.end, position) for position, scene in enumerate(scenes)]
     return _from_table(np.concatenate(tables))
 
 

@@ -13,6 +13,7 @@ from screenings.rules.series import (
     Audience,
     faces_per_slot,
     per_viewer_groups,
+    per_viewer_span,
     series_from_rows,
     series_pack,
     series_unpack,
@@ -89,6 +90,14 @@ class TestGrouping:
         table = per_viewer_groups(self.audience(), np.array([5, 1, 5, 2]))
         assert table[:, :3].tolist() == [[3, 5, 1], [7, 1, 1], [7, 2, 1], [7, 5, 1]]
 
+    def test_a_span_gives_each_viewer_with_a_sample_in_it_a_row(self):
+        table = per_viewer_span(self.audience(), 0.5, 2.5, 4)
+        assert table[:, :4].tolist() == [[7, 4, 2, 0]]  # viewer 3 has nothing there; 7's face at 1 s looks away
+        assert table[0, 4 + EMOTIONS.index("happy")] == pytest.approx(0.7)  # over the one face
+        assert per_viewer_span(self.audience(), 5.0, 6.0, 0).shape == (0, 4 + len(EMOTIONS))
+        everyone = per_viewer_span(self.audience(), 0.0, 3.0, 1)
+        assert everyone[:, :3].tolist() == [[3, 1, 1], [7, 1, 3]]
+
     def test_faces_per_slot_counts_each_viewer_once_per_slot(self):
         viewers = Audience.of({1: series_from_rows([row(0.0), row(0.5), row(1.0, face=False)]),
                                2: series_from_rows([row(0.25)])})  # fmt: skip
@@ -115,13 +124,13 @@ class TestIncludedAudience:
         assert ViewerSeries.objects.filter(screening=screening).count() == 2
         # The next read takes the series, not the samples: a series changed behind the totals' back is what it reads.
         ViewerSeries.objects.filter(participant=first).update(data=series_pack(series_from_rows([row(9.0)])))
-        assert included_audience(screening).series.media_time.tolist() == [9.0, 0.0]
+        assert included_audience(screening).media_time.tolist() == [9.0, 0.0]
 
     def test_a_new_sample_makes_its_viewers_series_stale_and_it_is_rebuilt(self, screening, audience_of_two):
         first, _ = audience_of_two
         included_audience(screening)
         EmotionSampleFactory(participant=first, media_time=3.0)
-        assert included_audience(screening).series.media_time.tolist() == [0.0, 1.0, 2.0, 3.0, 0.0]
+        assert included_audience(screening).media_time.tolist() == [0.0, 1.0, 2.0, 3.0, 0.0]
 
     def test_erasing_a_participant_deletes_their_series_with_their_samples(self, screening, audience_of_two):
         first, second = audience_of_two
@@ -165,7 +174,7 @@ class TestBuiltWhenTheJourneyEnds:
         assert stored.media_time.tolist() == [0.0, 1.0, 2.0]
         # Fresh: the report reads it as it is.
         ViewerSeries.objects.filter(participant=first).update(data=series_pack(series_from_rows([row(9.0)])))
-        assert 9.0 in included_audience(screening).series.media_time
+        assert 9.0 in included_audience(screening).media_time
 
     def test_a_failed_build_leaves_the_journey_completed(
         self, screening, audience_of_two, django_capture_on_commit_callbacks, monkeypatch, caplog
@@ -182,4 +191,4 @@ class TestBuiltWhenTheJourneyEnds:
         first.refresh_from_db()
         assert first.state == Participant.State.COMPLETED
         assert "a report will build it" in caplog.text
-        assert included_audience(screening).series.media_time.tolist() == [0.0, 1.0, 2.0, 0.0]
+        assert included_audience(screening).media_time.tolist() == [0.0, 1.0, 2.0, 0.0]
