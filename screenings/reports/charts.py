@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import functools
 import io
-from typing import Any
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from typing import TYPE_CHECKING, Any
 
 from inference import EMOTION_COLOURS, EMOTIONS
 from screenings.reports.aggregates import answer_sort_key
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+@functools.cache
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend, imported at the first chart.
+
+    Importing it takes about half a second, which every process that loads the site (each
+    ``manage.py`` command, each server and worker) would otherwise pay at start-up.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
 
 
 def _literal(text: Any) -> str:
@@ -36,7 +48,7 @@ def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
+    _pyplot().close(figure)
     return buffer.getvalue()
 
 
@@ -50,7 +62,7 @@ def timeline_png(
     points: list[dict[str, Any]], *, time_key: str = "start", title: str = "Emotion probability against time"
 ) -> bytes:
     """One line per emotion: probability (0-1) over media time."""
-    figure, axis = plt.subplots(figsize=(10, 4))
+    figure, axis = _pyplot().subplots(figsize=(10, 4))
     if not points:
         return _empty(figure, axis, "No faces were read yet.")
     times = [p[time_key] for p in points]
@@ -65,7 +77,7 @@ def timeline_png(
 
 def summary_png(shares: dict[str, float], *, title: str = "Summary of reactions") -> bytes:
     """Bars: share of each dominant emotion."""
-    figure, axis = plt.subplots(figsize=(6, 3.5))
+    figure, axis = _pyplot().subplots(figsize=(6, 3.5))
     if not any(shares.values()):
         return _empty(figure, axis, "No faces were read yet.")
     axis.bar(list(EMOTIONS), [shares[e] * 100 for e in EMOTIONS], color=[EMOTION_COLOURS[e] for e in EMOTIONS])
@@ -76,7 +88,7 @@ def summary_png(shares: dict[str, float], *, title: str = "Summary of reactions"
 
 def scenes_png(scenes: list[dict[str, Any]]) -> bytes:
     """Grouped bars: the dominant-emotion shares within each scene."""
-    figure, axis = plt.subplots(figsize=(9, 3.8))
+    figure, axis = _pyplot().subplots(figsize=(9, 3.8))
     if not scenes:
         return _empty(figure, axis, "No scenes are defined for this screening.")
     width = 0.8 / len(EMOTIONS)
@@ -97,7 +109,7 @@ def distribution_png(question: dict[str, Any]) -> bytes:
     a Likert scale, or a number question's histogram bins, so a point nobody chose still shows.
     The legend sits outside the axes, where it covers no bar.
     """
-    figure, axis = plt.subplots(figsize=(6, 3.2))
+    figure, axis = _pyplot().subplots(figsize=(6, 3.2))
     distributions = question["distributions"]
     answers = question.get("categories") or sorted({a for c in distributions.values() for a in c}, key=answer_sort_key)
     if not any(distributions.values()):
@@ -114,6 +126,8 @@ def distribution_png(question: dict[str, Any]) -> bytes:
     rotation = 20 if max(len(str(x)) for x in answers) > 4 and len(answers) > 3 else 0
     axis.set_xticks([a + offset for a in range(len(answers))], [_shortened(x, 17) for x in answers],
                     rotation=rotation)  # fmt: skip
+    from matplotlib.ticker import MaxNLocator
+
     axis.yaxis.set_major_locator(MaxNLocator(integer=True))
     axis.set(ylabel="participants", title=_shortened(question["question"], 70))
     if histogram:
@@ -125,7 +139,7 @@ def distribution_png(question: dict[str, Any]) -> bytes:
 
 def emotion_by_answer_png(table: dict[str, Any], *, emotion: str = "happy") -> bytes:
     """Bars: the mean of one emotion while watching, for each after-answer."""
-    figure, axis = plt.subplots(figsize=(6, 3.2))
+    figure, axis = _pyplot().subplots(figsize=(6, 3.2))
     rows = table["rows"]
     if not rows:
         return _empty(figure, axis, "No answers joined with emotion readings yet.")

@@ -13,7 +13,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from inference import EMOTIONS
 from screenings.models import Scene
@@ -29,6 +28,14 @@ NEGATIVE = ("angry", "disgust", "fear", "sad")
 MIN_COMMON_BINS = 3
 CONFIDENCE = 0.95
 CURVES = ("valence", "expressiveness", "attention")
+
+
+def _t_distribution() -> Any:
+    """Student's t from scipy.stats, imported at the first report: importing scipy.stats takes most of a
+    second, which every process that loads the site would otherwise pay at start-up."""
+    from scipy import stats
+
+    return stats.t
 
 
 def _column(emotion: str) -> int:
@@ -49,18 +56,24 @@ def viewer_curves(means: ViewerMeans) -> dict[str, np.ndarray]:
     }
 
 
-def column_estimates(matrix: np.ndarray) -> list[dict[str, Any]]:
-    """``estimate`` of each column of a viewers-by-columns matrix, computed for all columns at once."""
-    if not matrix.shape[1]:
-        return []
+def _column_intervals(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column of a viewers-by-columns matrix: finite values, their mean and the half-width of its t interval."""
     finite = np.isfinite(matrix)
     counts = finite.sum(axis=0)
     values = np.where(finite, matrix, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = values.sum(axis=0) / counts
         spread = np.sqrt(np.where(finite, (matrix - means) ** 2, 0.0).sum(axis=0) / (counts - 1))
-        quantiles = scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, np.maximum(counts - 1, 1))
+        quantiles = _t_distribution().ppf(0.5 + CONFIDENCE / 2, np.maximum(counts - 1, 1))
         halves = quantiles * spread / np.sqrt(counts)
+    return counts, means, halves
+
+
+def column_estimates(matrix: np.ndarray) -> list[dict[str, Any]]:
+    """``estimate`` of each column of a viewers-by-columns matrix, computed for all columns at once."""
+    if not matrix.shape[1]:
+        return []
+    counts, means, halves = _column_intervals(matrix)
     return [_estimate_of(int(count), float(mean), float(half))
             for count, mean, half in zip(counts, means, halves, strict=True)]  # fmt: skip
 
@@ -198,28 +211,35 @@ def _window_means(emotion: np.ndarray, width: int) -> np.ndarray:
         return np.where(counts > 0, sums / counts, np.nan)
 
 
-def _rises(windows: np.ndarray, baseline: np.ndarray) -> list[dict[str, Any]]:
-    """Per window: the viewers' rise above their baseline with its interval, and a one-sided t-test of it."""
+def _rises(windows: np.ndarray, baseline: np.ndarray) -> dict[str, np.ndarray]:
+    """Per window, as arrays: the viewers' rise above their baseline with its interval, and a one-sided t-test of it.
+
+    ``counts`` viewers with a value, ``means`` of the window, ``baselines`` of the same viewers,
+    ``lifts`` (mean rise) and ``halves`` (its interval's half-width), ``p`` (NaN: not tested).
+    """
     rises = windows - baseline[:, None]
-    estimates = column_estimates(rises)
+    counts, lifts, halves = _column_intervals(rises)
     present = np.isfinite(rises)
-    counts = present.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.where(present, windows, 0.0).sum(axis=0) / counts
         baselines = np.where(present, baseline[:, None], 0.0).sum(axis=0) / counts
-        spread = np.sqrt(np.where(present, (rises - np.nanmean(rises, axis=0)) ** 2, 0.0).sum(axis=0) / (counts - 1))
-        t = np.nanmean(rises, axis=0) / (spread / np.sqrt(counts))
-        p = scipy_stats.t.sf(t, np.maximum(counts - 1, 1))
+        spread = np.sqrt(np.where(present, (rises - lifts) ** 2, 0.0).sum(axis=0) / (counts - 1))
+        t = lifts / (spread / np.sqrt(counts))
+        p = _t_distribution().sf(t, np.maximum(counts - 1, 1))
     tested = (counts > 1) & (spread > SAME_VALUES * np.maximum(1.0, np.abs(np.nan_to_num(means))))
-    candidates = rises.shape[1]
-    return [
-        {"mean": float(means[column]) if counts[column] else None,
-         "baseline": float(baselines[column]) if counts[column] else None,
-         "lift": estimate["mean"], "lower": estimate["lower"], "upper": estimate["upper"],
-         "viewers": estimate["viewers"], "p": float(p[column]) if tested[column] else None,
-         "p_adjusted": min(1.0, float(p[column]) * candidates) if tested[column] else None}
-        for column, estimate in enumerate(estimates)
-    ]  # fmt: skip
+    return {"counts": counts, "means": means, "baselines": baselines, "lifts": lifts, "halves": halves,
+            "p": np.where(tested, p, np.nan)}  # fmt: skip
+
+
+def _moment(rises: dict[str, np.ndarray], column: int, start: float, end: float, candidates: int) -> dict[str, Any]:
+    """One window of ``_rises`` as the report lists it (``candidates``: windows tried, for the adjusted p)."""
+    lift = _estimate_of(int(rises["counts"][column]), float(rises["lifts"][column]), float(rises["halves"][column]))
+    p = float(rises["p"][column])
+    tested = not math.isnan(p)
+    return {"start": start, "end": end, "mean": float(rises["means"][column]),
+            "baseline": float(rises["baselines"][column]), "lift": lift["mean"], "lower": lift["lower"],
+            "upper": lift["upper"], "viewers": lift["viewers"], "p": p if tested else None,
+            "p_adjusted": min(1.0, p * candidates) if tested else None}  # fmt: skip
 
 
 def top_moments(
@@ -237,6 +257,11 @@ def top_moments(
     if not columns or not len(means.participants):
         return {emotion: [] for emotion in EMOTIONS}
     width = min(window_bins, columns)
+
+    def span(column: int) -> tuple[float, float]:
+        first, last = means.groups[column], means.groups[column + width - 1]
+        return round(float(first) * bin_seconds, 6), round(float(last + 1) * bin_seconds, 6)
+
     moments: dict[str, list[dict[str, Any]]] = {}
     for position, emotion in enumerate(EMOTIONS):
         values = means.emotions[..., position]
@@ -246,19 +271,17 @@ def top_moments(
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a window where no viewer's face was found
             rises = _rises(_window_means(values, width), baseline)
-        windows = []
-        for start, rise in enumerate(rises):
-            if rise["lift"] is not None:
-                first, last = means.groups[start], means.groups[start + width - 1]
-                windows.append({"start": round(float(first) * bin_seconds, 6),
-                                "end": round(float(last + 1) * bin_seconds, 6), **rise})  # fmt: skip
-        chosen: list[dict[str, Any]] = []
-        for window in sorted(windows, key=lambda window: -window["lift"]):
-            if all(window["end"] <= other["start"] or window["start"] >= other["end"] for other in chosen):
-                chosen.append(window)
+        # Highest lift first (ties in time order), over the windows where some viewer had a face.
+        ranked = [column for column in np.argsort(-rises["lifts"], kind="stable") if rises["counts"][column]]
+        chosen: list[tuple[int, tuple[float, float]]] = []
+        for column in ranked:
+            (start, end) = window = span(int(column))
+            if all(end <= other_start or start >= other_end for _, (other_start, other_end) in chosen):
+                chosen.append((int(column), window))
             if len(chosen) == count:
                 break
-        moments[emotion] = chosen
+        candidates = len(rises["lifts"])
+        moments[emotion] = [_moment(rises, column, *window, candidates) for column, window in chosen]
     return moments
 
 
@@ -278,5 +301,5 @@ def paired_change(changes: list[float]) -> dict[str, Any] | None:
     if spread > SAME_VALUES * max(1.0, abs(float(values.mean()))):
         t = float(values.mean() / (spread / math.sqrt(len(values))))
         result["t"] = t
-        result["p"] = float(2 * scipy_stats.t.sf(abs(t), len(values) - 1))
+        result["p"] = float(2 * _t_distribution().sf(abs(t), len(values) - 1))
     return result
