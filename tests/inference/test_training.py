@@ -56,6 +56,16 @@ def image_folders(small_csv, tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture
+def eager():  # type: ignore[no-untyped-def]
+    """Keras steps run eagerly: for three batches, tracing ResNet50's training graph took most of a minute."""
+    import tensorflow as tf
+
+    tf.config.run_functions_eagerly(True)
+    yield
+    tf.config.run_functions_eagerly(False)
+
+
 def config(data: Path, output: Path, **changes) -> TrainingConfig:
     values = {"architecture": "paper_cnn", "data": str(data), "output": str(output), "epochs": 1, "batch_size": 32}
     return TrainingConfig(**(values | changes))
@@ -213,7 +223,9 @@ class TestResNet50:
             )  # fmt: skip
         assert not (tmp_path / "last.keras").exists()
 
-    def test_two_stages_run_and_leave_every_layer_trainable(self, small_csv, tmp_path):
+    # tf.data's own functions stay traced, as TensorFlow warns when steps run eagerly.
+    @pytest.mark.filterwarnings("ignore:Even though the `tf.config.experimental_run_functions_eagerly`")
+    def test_two_stages_run_and_leave_every_layer_trainable(self, small_csv, tmp_path, eager):
         import keras
 
         run = config(
