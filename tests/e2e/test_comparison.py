@@ -28,8 +28,8 @@ print(json.dumps({"demo": demo.pk, "demo_title": demo.title, "long": long_cut.pk
 
 
 @pytest.fixture(scope="module")
-def cuts(tmp_path_factory):  # type: ignore[no-untyped-def]
-    yield from seeded_demo_server(tmp_path_factory.mktemp("comparison"), SEED)
+def cuts(tmp_path_factory, migrated_database):  # type: ignore[no-untyped-def]
+    yield from seeded_demo_server(tmp_path_factory.mktemp("comparison"), SEED, migrated_database)
 
 
 def hover(page, share: float) -> None:  # type: ignore[no-untyped-def]

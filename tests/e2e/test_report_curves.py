@@ -30,9 +30,9 @@ print(json.dumps({"screening": screening.pk, "viewer": viewer.pk, "duration": sc
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):  # type: ignore[no-untyped-def]
+def study(tmp_path_factory, migrated_database):  # type: ignore[no-untyped-def]
     """A server with the demo screening, one viewer's samples and a second organizer; stopped after the module."""
-    yield from seeded_demo_server(tmp_path_factory.mktemp("report-curves"), SEED)
+    yield from seeded_demo_server(tmp_path_factory.mktemp("report-curves"), SEED, migrated_database)
 
 
 def logged_in_page(server, browser, username: str, password: str, path: str):  # type: ignore[no-untyped-def]

@@ -33,9 +33,9 @@ print(json.dumps({"screening": screening.pk, "duration": screening.stimulus_dura
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):  # type: ignore[no-untyped-def]
+def study(tmp_path_factory, migrated_database):  # type: ignore[no-untyped-def]
     """A server with the demo screening, two viewers and a segment of each; stopped after the module."""
-    yield from seeded_demo_server(tmp_path_factory.mktemp("report-segments"), SEED)
+    yield from seeded_demo_server(tmp_path_factory.mktemp("report-segments"), SEED, migrated_database)
 
 
 def test_choosing_a_segment_changes_the_plotted_numbers(study, browser):
