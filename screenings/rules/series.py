@@ -9,18 +9,23 @@ survives the round trip exactly (a network's outputs do), as float64 otherwise.
 
 from __future__ import annotations
 
+import json
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from inference import EMOTIONS
 
-# A packed series: magic, bytes per probability (4 or 8), samples; then the arrays in this order:
-# media times (float64), face found (uint8), looking at the screen (int8: -1 not recorded, 0, 1),
-# dominant emotion (int8: its index in EMOTIONS, -1 none) and the probabilities (NaN where NULL).
-_MAGIC = b"RSS1"
-_HEADER = struct.Struct("<4sBI")
+# A packed series: magic, bytes per probability (4 or 8), samples, bytes of the names; then the
+# arrays in this order: media times (float64), face found (uint8), looking at the screen (int8:
+# -1 not recorded, 0, 1), dominant emotion and model version (uint16 each: an index in their
+# names), the probabilities (NaN where NULL), and last the names (JSON: the dominant emotions'
+# texts as stored, '' for none, and the model versions').
+_MAGIC = b"RSS2"
+_HEADER = struct.Struct("<4sBII")
 NOT_RECORDED = -1
 
 
@@ -31,57 +36,77 @@ class Series:
     media_time: np.ndarray  # float64
     face_found: np.ndarray  # bool
     looking: np.ndarray  # int8: NOT_RECORDED, 0 or 1
-    dominant: np.ndarray  # int8: index in EMOTIONS, NOT_RECORDED for none
+    dominant: np.ndarray  # uint16: index in dominants
+    dominants: tuple[str, ...]  # the dominant emotions as stored ('' for none)
+    model_version: np.ndarray  # uint16: index in versions
+    versions: tuple[str, ...]  # the model versions as stored
     emotions: np.ndarray  # (samples, 7) float64 (float32 where that holds them exactly), NaN where none
 
     def __len__(self) -> int:
         return len(self.media_time)
 
 
-def series_from_rows(rows: list[tuple]) -> Series:
-    """A series from rows of (media time, face found, looking at the screen, dominant emotion, *probabilities).
+def series_from_columns(
+    media_time: Sequence[float], face_found: Sequence[bool], looking: Sequence[bool | None],
+    dominant: Sequence[str], model_version: Sequence[str], emotions: Any,
+) -> Series:  # fmt: skip
+    """A series from one participant's sample columns, in any order; the series is in media time order.
 
-    ``looking`` and probabilities may be None (not recorded, no face); ``dominant`` is an emotion or ''.
-    Rows may come in any order; the series is in media time order.
+    ``looking`` holds None where not recorded, ``dominant`` an emotion or '' and ``emotions`` a
+    (samples, 7) array-like with NaN or None where a sample has no probability.
     """
-    if not rows:
-        return Series(np.zeros(0), np.zeros(0, bool), np.zeros(0, np.int8), np.zeros(0, np.int8),
-                      np.zeros((0, len(EMOTIONS))))  # fmt: skip
-    codes = {emotion: index for index, emotion in enumerate(EMOTIONS)} | {"": NOT_RECORDED, None: NOT_RECORDED}
-    media_time = np.array([row[0] for row in rows], dtype=np.float64)
-    order = np.argsort(media_time, kind="stable")
-    looking = np.array([NOT_RECORDED if row[2] is None else int(bool(row[2])) for row in rows], dtype=np.int8)
-    try:
-        dominant = np.array([codes[row[3]] for row in rows], dtype=np.int8)
-    except KeyError as error:
-        raise ValueError(f"a sample's dominant emotion {error.args[0]!r} is not one of {EMOTIONS}") from None
-    emotions = np.array([row[4:] for row in rows], dtype=np.float64)  # None becomes NaN
-    face_found = np.array([bool(row[1]) for row in rows], dtype=bool)
-    return Series(media_time[order], face_found[order], looking[order], dominant[order], emotions[order])
+    times = np.asarray(media_time, dtype=np.float64)
+    order = np.argsort(times, kind="stable")
+    seen = [NOT_RECORDED if value is None else int(bool(value)) for value in looking]
+    dominants, dominant_codes = _coded(dominant)
+    versions, version_codes = _coded(model_version)
+    probabilities = np.array(emotions, dtype=np.float64).reshape(len(times), len(EMOTIONS))  # None becomes NaN
+    return Series(
+        times[order], np.asarray(face_found, dtype=bool)[order], np.array(seen, dtype=np.int8)[order],
+        dominant_codes[order], dominants, version_codes[order], versions, probabilities[order],
+    )  # fmt: skip
+
+
+def _coded(texts: Sequence[str]) -> tuple[tuple[str, ...], np.ndarray]:
+    """The distinct texts, and each text's index among them."""
+    names, codes = np.unique(np.array(list(texts) or [""], dtype=object).astype(str), return_inverse=True)
+    if len(names) > np.iinfo(np.uint16).max:
+        raise ValueError("a participant's samples hold more distinct texts than a series holds")
+    return tuple(names.tolist()), codes[: len(texts)].astype(np.uint16)
+
+
+def series_from_rows(rows: list[tuple]) -> Series:
+    """A series from rows of (media time, face found, looking, dominant emotion, model version, *probabilities)."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * (5 + len(EMOTIONS))
+    media_time, face_found, looking, dominant, model_version = columns[:5]
+    return series_from_columns(media_time, face_found, looking, dominant, model_version, [row[5:] for row in rows])
 
 
 def series_pack(series: Series) -> bytes:
     """The series as bytes for ``ViewerSeries.data``; ``series_unpack`` gives back exactly the same values."""
     narrow = series.emotions.astype(np.float32)
     exact = np.array_equal(narrow.astype(np.float64), series.emotions, equal_nan=True)
-    emotions = narrow if exact else series.emotions
+    emotions = narrow if exact else series.emotions.astype(np.float64)
+    names = json.dumps({"dominant": list(series.dominants), "versions": list(series.versions)}).encode()
     return b"".join([
-        _HEADER.pack(_MAGIC, emotions.itemsize, len(series)),
+        _HEADER.pack(_MAGIC, emotions.itemsize, len(series), len(names)),
         series.media_time.astype("<f8").tobytes(),
         series.face_found.astype(np.uint8).tobytes(),
         series.looking.astype(np.int8).tobytes(),
-        series.dominant.astype(np.int8).tobytes(),
+        series.dominant.astype("<u2").tobytes(),
+        series.model_version.astype("<u2").tobytes(),
         emotions.astype(emotions.dtype.newbyteorder("<")).tobytes(),
+        names,
     ])  # fmt: skip
 
 
 def series_unpack(data: bytes | memoryview) -> Series:
-    """A series from ``series_pack``'s bytes; a value packed otherwise raises ValueError."""
+    """A series from ``series_pack``'s bytes; bytes packed otherwise (or by another version) raise ValueError."""
     data = bytes(data)
     if len(data) < _HEADER.size:
         raise ValueError("a packed series is shorter than its header")
-    magic, width, count = _HEADER.unpack_from(data)
-    expected = _HEADER.size + count * (8 + 3 + width * len(EMOTIONS))
+    magic, width, count, names = _HEADER.unpack_from(data)
+    expected = _HEADER.size + count * (8 + 2 + 4 + width * len(EMOTIONS)) + names
     if magic != _MAGIC or width not in (4, 8) or len(data) != expected:
         raise ValueError("not a packed series of this version")
     offset = _HEADER.size
@@ -94,9 +119,11 @@ def series_unpack(data: bytes | memoryview) -> Series:
 
     media_time = take("<f8", count)
     face_found = take("u1", count).astype(bool)
-    looking, dominant = take("i1", count), take("i1", count)
+    looking, dominant, model_version = take("i1", count), take("<u2", count), take("<u2", count)
     emotions = take(f"<f{width}", count * len(EMOTIONS)).reshape(count, len(EMOTIONS))
-    return Series(media_time, face_found, looking, dominant, emotions)
+    texts = json.loads(data[offset:])
+    return Series(media_time, face_found, looking, dominant, tuple(texts["dominant"]), model_version,
+                  tuple(texts["versions"]), emotions)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -113,7 +140,7 @@ class Audience:
     media_time: np.ndarray  # (samples,) float64
     face_found: np.ndarray  # (samples,) bool
     looking: np.ndarray  # (samples,) int8
-    dominant: np.ndarray  # (samples,) int8
+    dominant: np.ndarray  # (samples,) int8: index in EMOTIONS, NOT_RECORDED for none or another text
     values: np.ndarray  # (samples, 7) float64
     counted: np.ndarray  # (samples, 7) or (samples, 1) float64: 1 where the probability is there
 
@@ -127,7 +154,8 @@ class Audience:
         uniform = bool((missing == missing[:, :1]).all())
         counted = (~missing[:, :1] if uniform else ~missing).astype(np.float64)
         joined = {name: np.concatenate([getattr(part, name) for part in parts])
-                  for name in ("media_time", "face_found", "looking", "dominant")}  # fmt: skip
+                  for name in ("media_time", "face_found", "looking")}  # fmt: skip
+        joined["dominant"] = np.concatenate([_emotion_indices(part.dominants)[part.dominant] for part in parts])
         return cls(participants=participants, offsets=offsets.astype(np.int64), **joined,
                    values=np.nan_to_num(emotions, nan=0.0, copy=False), counted=counted)  # fmt: skip
 
@@ -139,6 +167,11 @@ class Audience:
     def attending(self) -> np.ndarray:
         """Samples whose face was found and not recorded as turned away (a face without that record attends)."""
         return self.face_found & (self.looking != 0)
+
+
+def _emotion_indices(names: tuple[str, ...]) -> np.ndarray:
+    """Each name's index in EMOTIONS (NOT_RECORDED for '' or a text that is none of them)."""
+    return np.array([EMOTIONS.index(name) if name in EMOTIONS else NOT_RECORDED for name in names], dtype=np.int8)
 
 
 # Columns of a per-viewer table: participant, group, samples, attending, then each emotion's mean.

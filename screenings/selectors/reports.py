@@ -28,25 +28,9 @@ from screenings.models import (
 from screenings.models.samples import DOMINANT_FIELDS, SLOT_TOTAL_COLUMNS
 from screenings.rules.series import faces_per_slot
 from screenings.rules.slots import SLOT_EPSILON, slot_width
+from screenings.selectors.audience import Members, audience, included_samples
 from screenings.selectors.samples import slot_rows
-from screenings.selectors.series import Members, included_audience
-
-
-def audience(screening: Screening, members: Members = None) -> QuerySet[Participant]:
-    """The screening's participants, or only ``members`` of them."""
-    participants = screening.participants.all()
-    return participants if members is None else participants.filter(pk__in=members)
-
-
-def included_samples(screening: Screening, *, members: Members = None) -> QuerySet[EmotionSample]:
-    """The screening's samples without those of excluded participants (and only ``members``' when given).
-
-    Selected through the participants, so the database walks the (participant, media time)
-    index: rows come out in the order downloads want without sorting hundreds of thousands.
-    """
-    return EmotionSample.objects.filter(
-        participant__in=audience(screening, members).filter(excluded_from_reports=False)
-    )
+from screenings.selectors.series import included_audience
 
 
 def participant_sample_stats(screening: Screening, *, members: Members = None) -> dict[int, dict[str, Any]]:

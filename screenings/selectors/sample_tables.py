@@ -22,8 +22,7 @@ from django.db.models.functions import Cast
 
 from inference import EMOTIONS
 from screenings.models import Screening
-from screenings.selectors import reports as selectors
-from screenings.selectors.reports import Members
+from screenings.selectors.audience import Members, included_samples
 
 # The columns read from the samples table, in this order.
 STORED_COLUMNS = [
@@ -34,7 +33,7 @@ BOOLEAN_STORED = {"face_found", "looking_at_screen"}
 FLOAT_STORED = ["media_time", *EMOTIONS]
 
 
-def _stored_types() -> dict[str, Any]:
+def stored_types() -> dict[str, Any]:
     import pyarrow as pa
 
     text = {"dominant_emotion", "model_version"}
@@ -46,7 +45,7 @@ def _stored_types() -> dict[str, Any]:
 
 
 def _query(screening: Screening, members: Members) -> tuple[str, tuple[Any, ...]]:
-    samples = selectors.included_samples(screening, members=members)
+    samples = included_samples(screening, members=members)
     if connection.vendor == "postgresql":  # grouped by participant and put in order in numpy
         return samples.values_list(*STORED_COLUMNS).order_by().query.sql_with_params()
     # Booleans as integers: no converter called per value.
@@ -142,7 +141,7 @@ def _table(parts: list[dict[str, Any]]) -> Any:
     import numpy as np
     import pyarrow as pa
 
-    types = _stored_types()
+    types = stored_types()
     joined = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
     arrays = []
     for column, kind in types.items():
@@ -243,7 +242,7 @@ def _fetched_batches(sql: str, params: tuple[Any, ...], size: int) -> Iterator[A
     """Any other database: ``size`` tuples at a time from the cursor, turned into typed columns."""
     import pyarrow as pa
 
-    types = _stored_types()
+    types = stored_types()
     schema = pa.schema(list(types.items()))
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)

@@ -10,24 +10,24 @@ never filed under a key newer than its samples.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Iterable
-from typing import TypeAlias
+import itertools
+from collections.abc import Iterator
+from typing import Any
 
-from django.db import connection
+import numpy as np
 from django.db.models import QuerySet
 
 from inference import EMOTIONS
-from screenings.models import EmotionSample, Participant, ParticipantTotals, Screening, ViewerSeries
+from screenings.models import Participant, ParticipantTotals, Screening, ViewerSeries
 from screenings.models.samples import DOMINANT_FIELDS
-from screenings.rules.series import Audience, Series, series_from_rows, series_pack, series_unpack
+from screenings.rules.series import Audience, Series, series_from_columns, series_pack, series_unpack
+from screenings.selectors.audience import Members
+from screenings.selectors.sample_tables import stored_sample_batches, stored_types
 
-# A segment's participant ids, or None for everyone.
-Members: TypeAlias = frozenset[int] | None
-
-# Stale series are rebuilt this many participants to a query, so memory stays bounded on a first view.
+# Series are read and rebuilt this many participants at a time, so memory stays bounded.
 BUILD_CHUNK = 100
-_SAMPLE_COLUMNS = ["participant_id", "media_time", "face_found", "looking_at_screen", "dominant_emotion", *EMOTIONS]
 _TOTALS_COLUMNS = ["participant_id", "samples", "faces", *EMOTIONS, *DOMINANT_FIELDS.values()]
 
 
@@ -35,14 +35,23 @@ def included_audience(screening: Screening, *, members: Members = None) -> Audie
     """Every included viewer's samples (only ``members``' when given), from their series, rebuilt where stale."""
     keys = _totals_keys(screening, members)
     series: dict[int, Series] = {}
-    stored = ViewerSeries.objects.filter(participant_id__in=_included(screening, members))
-    for participant_id, totals_key, data in stored.values_list("participant_id", "totals_key", "data").iterator():
-        if keys.get(participant_id) == totals_key:
-            series[participant_id] = series_unpack(data)
-    stale = sorted(set(keys) - set(series))
-    for start in range(0, len(stale), BUILD_CHUNK):
-        series.update(_rebuilt(screening, stale[start : start + BUILD_CHUNK], keys))
+    participants = sorted(keys)
+    for start in range(0, len(participants), BUILD_CHUNK):
+        series.update(_fresh_series(screening, participants[start : start + BUILD_CHUNK], keys))
     return Audience.of(series)
+
+
+def _fresh_series(screening: Screening, participants: list[int], keys: dict[int, str]) -> dict[int, Series]:
+    """The series of ``participants`` (keys: their totals' digests): stored where fresh, rebuilt where not."""
+    series: dict[int, Series] = {}
+    stored = ViewerSeries.objects.filter(participant_id__in=participants)
+    for participant_id, totals_key, data in stored.values_list("participant_id", "totals_key", "data"):
+        if keys[participant_id] == totals_key:
+            # A series packed by an earlier version of the format is built again below.
+            with contextlib.suppress(ValueError):
+                series[participant_id] = series_unpack(data)
+    stale = [participant for participant in participants if participant not in series]
+    return series | (_rebuilt(screening, stale, keys) if stale else {})
 
 
 def series_refresh(*, screening: Screening, participants: list[int]) -> None:
@@ -73,10 +82,7 @@ def _totals_keys(screening: Screening, members: Members, participants: list[int]
 
 def _rebuilt(screening: Screening, participants: list[int], keys: dict[int, str]) -> dict[int, Series]:
     """The series of ``participants`` built from their samples and saved under the keys read before them."""
-    rows: dict[int, list[tuple]] = {participant: [] for participant in participants}
-    for participant_id, *values in _sample_rows(participants):
-        rows[participant_id].append(tuple(values))
-    built = {participant: series_from_rows(rows[participant]) for participant in participants}
+    built = dict(_series_from_samples(screening, frozenset(participants)))
     ViewerSeries.objects.bulk_create(
         [ViewerSeries(participant_id=participant, screening=screening, totals_key=keys[participant],
                       data=series_pack(series)) for participant, series in built.items()],
@@ -85,14 +91,70 @@ def _rebuilt(screening: Screening, participants: list[int], keys: dict[int, str]
     return built
 
 
-def _sample_rows(participants: list[int]) -> Iterable[tuple]:
-    """The participants' samples as plain tuples straight from the cursor (no model per row)."""
-    sql, params = (
-        EmotionSample.objects.filter(participant_id__in=participants)
-        .values_list(*_SAMPLE_COLUMNS)
-        .order_by()
-        .query.sql_with_params()
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        yield from cursor.fetchall()
+def _series_from_samples(screening: Screening, participants: frozenset[int]) -> Iterator[tuple[int, Series]]:
+    """Each of ``participants``' series, read column-wise from their samples (``stored_sample_batches``)."""
+    import pyarrow as pa
+
+    batches = list(stored_sample_batches(screening, members=participants, size=65_536))
+    if not batches:
+        return
+    table = pa.Table.from_batches(batches)
+    ids = table.column("participant_id").to_numpy()
+    bounds = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True])
+    emotions = np.column_stack([table.column(emotion).to_numpy(zero_copy_only=False) for emotion in EMOTIONS])
+    columns = {name: table.column(name).to_pylist() for name in ("looking_at_screen", "dominant_emotion",
+                                                                 "model_version")}  # fmt: skip
+    times, faces = table.column("media_time").to_numpy(), table.column("face_found").to_numpy(zero_copy_only=False)
+    for start, stop in itertools.pairwise(bounds):
+        yield int(ids[start]), series_from_columns(
+            times[start:stop], faces[start:stop], columns["looking_at_screen"][start:stop],
+            columns["dominant_emotion"][start:stop], columns["model_version"][start:stop], emotions[start:stop],
+        )  # fmt: skip
+
+
+def series_sample_batches(screening: Screening, *, members: Members = None, size: int) -> Iterator[Any]:
+    """The included samples' ``sample_tables.STORED_COLUMNS`` as ``pyarrow.RecordBatch``es, from their series.
+
+    Batches of at most ``size`` rows, ordered by participant and media time, the values as stored
+    (NULL stays null), as ``stored_sample_batches`` reads them from the samples.
+    """
+    keys = _totals_keys(screening, members)
+    participants = sorted(keys)
+    for start in range(0, len(participants), BUILD_CHUNK):
+        chunk = participants[start : start + BUILD_CHUNK]
+        series = _fresh_series(screening, chunk, keys)
+        batch = _batch([(participant, series[participant]) for participant in chunk])
+        for offset in range(0, batch.num_rows, size):
+            yield batch.slice(offset, size)
+
+
+def _batch(parts: list[tuple[int, Series]]) -> Any:
+    """Some participants' series as one record batch of the stored columns."""
+    import pyarrow as pa
+
+    def joined(name: str) -> np.ndarray:
+        return np.concatenate([getattr(series, name) for _, series in parts])
+
+    def texts(codes: str, names: str) -> Any:
+        # Each series numbers its own texts: their lists end to end, the codes shifted to match.
+        shifts = np.cumsum([0] + [len(getattr(series, names)) for _, series in parts[:-1]])
+        pairs = zip(parts, shifts, strict=True)
+        shifted = [getattr(series, codes).astype(np.int64) + shift for (_, series), shift in pairs]
+        every = [text for _, series in parts for text in getattr(series, names)]
+        return pa.array(every, type=pa.string()).take(pa.array(np.concatenate(shifted)))
+
+    looking = joined("looking")
+    emotions = np.concatenate([series.emotions.astype(np.float64) for _, series in parts])
+    missing = np.isnan(emotions)
+    columns = {
+        "participant_id": pa.array(np.repeat([participant for participant, _ in parts], [len(s) for _, s in parts])),
+        "media_time": pa.array(joined("media_time")),
+        "face_found": pa.array(joined("face_found")),
+        **{emotion: pa.array(emotions[:, index], mask=missing[:, index]) for index, emotion in enumerate(EMOTIONS)},
+        "dominant_emotion": texts("dominant", "dominants"),
+        "looking_at_screen": pa.array(looking == 1, mask=looking < 0),
+        "model_version": texts("model_version", "versions"),
+    }
+    types = stored_types()
+    return pa.RecordBatch.from_arrays([columns[name].cast(kind) for name, kind in types.items()],
+                                      schema=pa.schema(list(types.items())))  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from django.db import DatabaseError
 
@@ -19,7 +20,7 @@ from screenings.rules.series import (
     series_unpack,
 )
 from screenings.rules.slots import SLOT_EPSILON
-from screenings.selectors.series import included_audience
+from screenings.selectors.series import included_audience, series_sample_batches
 from screenings.services import participants as participant_services
 from tests.factories import EmotionSampleFactory, ParticipantFactory, ScreeningFactory
 
@@ -28,25 +29,31 @@ pytestmark = pytest.mark.django_db
 HAPPY = {"angry": 0.0, "disgust": 0.0, "fear": 0.0, "happy": 0.7, "sad": 0.1, "surprise": 0.1, "neutral": 0.1}
 
 
-def row(media_time, face=True, looking=None, probabilities=HAPPY):  # type: ignore[no-untyped-def]
+def row(media_time, face=True, looking=None, probabilities=HAPPY, version="v1"):  # type: ignore[no-untyped-def]
     if not face:
-        return (media_time, False, None, "", *([None] * len(EMOTIONS)))
+        return (media_time, False, None, "", version, *([None] * len(EMOTIONS)))
     dominant = max(EMOTIONS, key=probabilities.__getitem__)
-    return (media_time, True, looking, dominant, *(probabilities[emotion] for emotion in EMOTIONS))
+    return (media_time, True, looking, dominant, version, *(probabilities[emotion] for emotion in EMOTIONS))
 
 
 def assert_same(left, right):  # type: ignore[no-untyped-def]
-    for name in ("media_time", "face_found", "looking", "dominant"):
+    for name in ("media_time", "face_found", "looking", "dominant", "dominants", "model_version", "versions"):
         np.testing.assert_array_equal(getattr(left, name), getattr(right, name))
     np.testing.assert_array_equal(left.emotions, right.emotions)  # NaN equals NaN here, values bit for bit
 
 
 class TestPacking:
     def test_it_keeps_every_value_bit_for_bit_even_those_float32_cannot_hold(self):
-        series = series_from_rows([row(2.0, looking=False), row(0.5, face=False), row(1.0, looking=True)])
+        rows = [row(2.0, looking=False, version="fer, v4 \"quoted\""), row(0.5, face=False, version=""),
+                row(1.0, looking=True), (3.0, True, None, "contempt", "v1", *HAPPY.values())]  # fmt: skip
+        series = series_from_rows(rows)
         again = series_unpack(series_pack(series))
         assert_same(again, series)
-        assert again.emotions[-1, EMOTIONS.index("happy")] == 0.7  # not float32's 0.699999988
+        assert again.emotions[2, EMOTIONS.index("happy")] == 0.7  # not float32's 0.699999988
+        assert [again.versions[code] for code in again.model_version] == ["", "v1", 'fer, v4 "quoted"', "v1"]
+        # A dominant emotion outside today's choices is kept as stored, and counts as none of them.
+        assert [again.dominants[code] for code in again.dominant] == ["", "happy", "happy", "contempt"]
+        assert Audience.of({1: again}).dominant.tolist() == [-1, 3, 3, -1]
 
     def test_it_puts_the_samples_in_media_time_order(self):
         series = series_from_rows([row(2.0), row(0.5, face=False), row(1.0)])
@@ -66,9 +73,13 @@ class TestPacking:
         with pytest.raises(ValueError, match="packed series"):
             series_unpack(data)
 
-    def test_an_unknown_dominant_emotion_is_refused_by_name(self):
-        with pytest.raises(ValueError, match="'joy'"):
-            series_from_rows([(0.0, True, None, "joy", *HAPPY.values())])
+    def test_a_series_of_an_earlier_format_is_built_again_from_the_samples(self, screening):
+        viewer = ParticipantFactory(screening=screening)
+        EmotionSampleFactory(participant=viewer, media_time=0.0)
+        included_audience(screening)
+        ViewerSeries.objects.filter(participant=viewer).update(data=b"RSS1" + bytes(9))
+        assert included_audience(screening).media_time.tolist() == [0.0]
+        assert series_unpack(ViewerSeries.objects.get(participant=viewer).data).media_time.tolist() == [0.0]
 
 
 class TestGrouping:
@@ -192,3 +203,22 @@ class TestBuiltWhenTheJourneyEnds:
         assert first.state == Participant.State.COMPLETED
         assert "a report will build it" in caplog.text
         assert included_audience(screening).media_time.tolist() == [0.0, 1.0, 2.0, 0.0]
+
+
+class TestSampleBatches:
+    def test_the_batches_hold_every_stored_value_and_follow_a_new_sample(self, screening, audience_of_two):
+        first, second = audience_of_two
+        table = pa.Table.from_batches(list(series_sample_batches(screening, size=2)))
+        assert table.column("participant_id").to_pylist() == [first.pk] * 3 + [second.pk]
+        assert table.column("happy").to_pylist()[2:] == [0.7, None]
+        assert table.column("dominant_emotion").to_pylist() == ["happy"] * 3 + [""]
+        assert table.column("looking_at_screen").to_pylist() == [None] * 4
+        assert table.column("model_version").to_pylist() == ["test"] * 4
+        EmotionSampleFactory(participant=second, media_time=1.0)
+        again = pa.Table.from_batches(list(series_sample_batches(screening, size=100)))
+        assert again.num_rows == 5 and again.column("media_time").to_pylist()[-2:] == [0.0, 1.0]
+
+    def test_a_segment_gets_only_its_members(self, screening, audience_of_two):
+        _, second = audience_of_two
+        batches = list(series_sample_batches(screening, members=frozenset({second.pk}), size=10))
+        assert [batch.column("participant_id").to_pylist() for batch in batches] == [[second.pk]]

@@ -1,7 +1,9 @@
 """Every sample as Parquet: one line of pandas (``pandas.read_parquet``) loads it with its types.
 
-Written row group by row group as the database returns the rows, and sent as each group is
-written, so memory holds one group (``PARQUET_BATCH_ROWS`` rows) whatever the screening's size.
+Read from the participants' packed series (``selectors.series``: the stored values bit for bit,
+built from the samples where missing or stale), a hundred participants at a time, written row
+group by row group (``PARQUET_BATCH_ROWS`` rows) and sent as each group is written, so memory
+holds a hundred participants' samples whatever the screening's size.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from screenings.reports.exporters.base import Content, Exporter
 from screenings.reports.exporters.rows import SAMPLE_COLUMNS, Audience
 from screenings.reports.options import ReportOptions
 from screenings.selectors import reports as selectors
-from screenings.selectors.sample_tables import STORED_COLUMNS, stored_sample_batches
+from screenings.selectors.sample_tables import STORED_COLUMNS
+from screenings.selectors.series import series_sample_batches
 
 PARQUET_BATCH_ROWS = 65_536
 DICTIONARY_COLUMNS = ["participant", "label", "external_id", "dominant_emotion", "scene", "model_version"]
@@ -130,7 +133,7 @@ def parquet_stream(screening: Screening, audience: Audience) -> Iterator[bytes]:
     # Dictionary pages only where values repeat (text, the participant): tried on the probabilities
     # they are thrown away after costing half the writing time.
     with pq.ParquetWriter(sink, schema, compression="zstd", use_dictionary=DICTIONARY_COLUMNS) as writer:
-        for stored in stored_sample_batches(screening, members=audience.members, size=PARQUET_BATCH_ROWS):
+        for stored in series_sample_batches(screening, members=audience.members, size=PARQUET_BATCH_ROWS):
             writer.write_batch(completion.batch(stored, schema))
             yield sink.take()
     yield sink.take()
