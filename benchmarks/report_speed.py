@@ -135,7 +135,9 @@ def main() -> int:
     segment = half_the_audience(big)
     segment_seconds = timed_get(client, f"/api/screenings/{big.pk}/report/?segment={segment.pk}")
     csv_seconds, size = streamed(client, reverse("organizer-download", args=[big.pk, "samples-csv"]))
-    parquet_seconds, parquet_size = streamed(client, reverse("organizer-download", args=[big.pk, "samples-parquet"]))
+    # Three downloads: the run-to-run spread on a shared machine is a fifth of the time.
+    parquet_runs = [streamed(client, reverse("organizer-download", args=[big.pk, "samples-parquet"])) for _ in range(3)]
+    parquet_size = parquet_runs[0][1]
     rows = big.samples.count()
     print("| measure | value |")
     print("|---|---:|")
@@ -150,8 +152,8 @@ def main() -> int:
     print(
         f"| samples CSV, {rows:,} rows ({size / 1e6:.0f} MB) | {csv_seconds:.1f} s = {rows / csv_seconds:,.0f} rows/s |"
     )
-    print(f"| samples Parquet ({parquet_size / 1e6:.0f} MB) | {parquet_seconds:.1f} s = "
-          f"{rows / parquet_seconds:,.0f} rows/s |")  # fmt: skip
+    rates = ", ".join(f"{seconds:.2f} s = {rows / seconds:,.0f}" for seconds, _ in parquet_runs)
+    print(f"| samples Parquet ({parquet_size / 1e6:.0f} MB), three downloads | {rates} rows/s |")
     return 0
 
 
