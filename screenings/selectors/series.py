@@ -81,11 +81,19 @@ def _totals_keys(screening: Screening, members: Members, participants: list[int]
 
 
 def _rebuilt(screening: Screening, participants: list[int], keys: dict[int, str]) -> dict[int, Series]:
-    """The series of ``participants`` built from their samples and saved under the keys read before them."""
+    """The series of ``participants`` built from their samples and saved under the keys read before them.
+
+    A participant still watching gets a new sample every slot, so their series would be stale by
+    the next view: it is built but not saved.
+    """
+    watching = set(
+        Participant.objects.filter(pk__in=participants, state=Participant.State.WATCHING).values_list("pk", flat=True)
+    )
     built = dict(_series_from_samples(screening, frozenset(participants)))
+    kept = {participant: series for participant, series in built.items() if participant not in watching}
     ViewerSeries.objects.bulk_create(
         [ViewerSeries(participant_id=participant, screening=screening, totals_key=keys[participant],
-                      data=series_pack(series)) for participant, series in built.items()],
+                      data=series_pack(series)) for participant, series in kept.items()],
         update_conflicts=True, unique_fields=["participant"], update_fields=["totals_key", "data"],
     )  # fmt: skip
     return built

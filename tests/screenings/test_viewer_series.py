@@ -143,6 +143,12 @@ class TestIncludedAudience:
         EmotionSampleFactory(participant=first, media_time=3.0)
         assert included_audience(screening).media_time.tolist() == [0.0, 1.0, 2.0, 3.0, 0.0]
 
+    def test_a_participant_still_watching_is_read_but_their_series_is_not_kept(self, screening, audience_of_two):
+        first, second = audience_of_two
+        Participant.objects.filter(pk=first.pk).update(state=Participant.State.WATCHING)
+        assert included_audience(screening).media_time.tolist() == [0.0, 1.0, 2.0, 0.0]
+        assert list(ViewerSeries.objects.values_list("participant", flat=True)) == [second.pk]
+
     def test_erasing_a_participant_deletes_their_series_with_their_samples(self, screening, audience_of_two):
         first, second = audience_of_two
         included_audience(screening)
