@@ -258,10 +258,12 @@ def faces_per_slot(audience: Audience, width: float, *, epsilon: float) -> np.nd
     viewer = audience.viewer[faces]
     # Each viewer's slots come in order, so a viewer's first face in a slot is where the pair changes.
     first_in_slot = np.r_[True, (viewer[1:] != viewer[:-1]) | (slot[1:] != slot[:-1])]
-    size = int(slot.max()) + 1
+    # Counted over the slots that hold a face, not every slot up to the last (a media time far past
+    # the stimulus would make that billions).
+    slots, index = np.unique(slot, return_inverse=True)
+    size = len(slots)
     emotions, dominant = audience.values[faces], audience.dominant[faces]
-    columns = [np.bincount(slot, minlength=size), np.bincount(slot[first_in_slot], minlength=size)]
-    columns += [np.bincount(slot, weights=emotions[:, e], minlength=size) for e in range(len(EMOTIONS))]
-    columns += [np.bincount(slot, weights=dominant == e, minlength=size) for e in range(len(EMOTIONS))]
-    table = np.column_stack([np.arange(size), *columns]).astype(np.float64)
-    return table[table[:, 1] > 0]
+    columns = [np.bincount(index, minlength=size), np.bincount(index[first_in_slot], minlength=size)]
+    columns += [np.bincount(index, weights=emotions[:, e], minlength=size) for e in range(len(EMOTIONS))]
+    columns += [np.bincount(index, weights=dominant == e, minlength=size) for e in range(len(EMOTIONS))]
+    return np.column_stack([slots, *columns]).astype(np.float64)

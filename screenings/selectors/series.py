@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+from django.db import transaction
 from django.db.models import QuerySet
 
 from inference import EMOTIONS
@@ -81,21 +82,31 @@ def _totals_keys(screening: Screening, members: Members, participants: list[int]
 
 
 def _rebuilt(screening: Screening, participants: list[int], keys: dict[int, str]) -> dict[int, Series]:
-    """The series of ``participants`` built from their samples and saved under the keys read before them.
+    """The series of ``participants`` built from their samples, and kept where nothing changed meanwhile.
 
-    A participant still watching gets a new sample every slot, so their series would be stale by
-    the next view: it is built but not saved.
+    A series is saved only under its participant's row lock (the lock erasure and live capture
+    take), and only if their totals still have the key read before the samples: a sample stored,
+    or the samples erased, while they were read leaves the series unsaved (an erasure must leave
+    no copy). A participant still watching gets a new sample every slot, so their series would be
+    stale by the next view: it is built but not saved.
     """
-    watching = set(
-        Participant.objects.filter(pk__in=participants, state=Participant.State.WATCHING).values_list("pk", flat=True)
-    )
     built = dict(_series_from_samples(screening, frozenset(participants)))
-    kept = {participant: series for participant, series in built.items() if participant not in watching}
-    ViewerSeries.objects.bulk_create(
-        [ViewerSeries(participant_id=participant, screening=screening, totals_key=keys[participant],
-                      data=series_pack(series)) for participant, series in kept.items()],
-        update_conflicts=True, unique_fields=["participant"], update_fields=["totals_key", "data"],
-    )  # fmt: skip
+    with transaction.atomic():
+        # Rows another transaction holds (a capture batch, an erasure) are left: their series would change anyway.
+        locked = (
+            Participant.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=list(built), erased_at__isnull=True)
+            .exclude(state=Participant.State.WATCHING)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        unchanged = _totals_keys(screening, None, list(locked))
+        kept = [participant for participant in built if unchanged.get(participant) == keys[participant]]
+        ViewerSeries.objects.bulk_create(
+            [ViewerSeries(participant_id=participant, screening=screening, totals_key=keys[participant],
+                          data=series_pack(built[participant])) for participant in kept],
+            update_conflicts=True, unique_fields=["participant"], update_fields=["totals_key", "data"],
+        )  # fmt: skip
     return built
 
 
@@ -131,7 +142,11 @@ def series_sample_batches(screening: Screening, *, members: Members = None, size
     for start in range(0, len(participants), BUILD_CHUNK):
         chunk = participants[start : start + BUILD_CHUNK]
         series = _fresh_series(screening, chunk, keys)
-        batch = _batch([(participant, series[participant]) for participant in chunk])
+        # A participant whose samples were erased since the keys were read has none left to send.
+        parts = [(participant, series[participant]) for participant in chunk if participant in series]
+        if not parts:
+            continue
+        batch = _batch(parts)
         for offset in range(0, batch.num_rows, size):
             yield batch.slice(offset, size)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from screenings.models import Answer, Participant, Question, Screening
@@ -227,11 +227,12 @@ def participant_complete(*, participant: Participant) -> Participant:
 
 
 def _series_prepare(participant: Participant) -> None:
-    # Derived data only: a report builds the series itself when it is missing, so a failure here
-    # must not turn the participant's finished journey into an error page.
+    # Derived data only, built after the journey's last step was committed: a report builds the
+    # series itself when it is missing, so no failure here may turn the finished journey into an
+    # error page.
     try:
         series_refresh(screening=participant.screening, participants=[participant.pk])
-    except DatabaseError:
+    except Exception:
         logger.exception("the report series of participant %s was not built; a report will build it", participant.pk)
 
 

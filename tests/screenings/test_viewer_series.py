@@ -20,6 +20,7 @@ from screenings.rules.series import (
     series_unpack,
 )
 from screenings.rules.slots import SLOT_EPSILON
+from screenings.selectors import series as series_selectors
 from screenings.selectors.series import included_audience, series_sample_batches
 from screenings.services import participants as participant_services
 from tests.factories import EmotionSampleFactory, ParticipantFactory, ScreeningFactory
@@ -228,3 +229,55 @@ class TestSampleBatches:
         _, second = audience_of_two
         batches = list(series_sample_batches(screening, members=frozenset({second.pk}), size=10))
         assert [batch.column("participant_id").to_pylist() for batch in batches] == [[second.pk]]
+
+
+class TestChangesWhileASeriesIsBuilt:
+    """A sample read, then something changes before the series is saved: nothing stale or erased is kept."""
+
+    def meanwhile(self, monkeypatch, change):  # type: ignore[no-untyped-def]
+        read = series_selectors._series_from_samples
+
+        def reading_then_changing(screening, participants):  # type: ignore[no-untyped-def]
+            built = list(read(screening, participants))
+            change()
+            return iter(built)
+
+        monkeypatch.setattr(series_selectors, "_series_from_samples", reading_then_changing)
+
+    def test_an_erasure_committed_meanwhile_leaves_no_copy_of_the_samples(self, screening, monkeypatch):
+        viewer = ParticipantFactory(screening=screening)
+        EmotionSampleFactory(participant=viewer, media_time=0.0)
+        self.meanwhile(monkeypatch, lambda: services.participant_erase(participant=viewer))
+        included_audience(screening)
+        assert not EmotionSample.objects.filter(participant=viewer).exists()
+        assert not ViewerSeries.objects.filter(participant=viewer).exists()
+
+    def test_a_sample_stored_meanwhile_leaves_the_series_unsaved_for_the_next_read(self, screening, monkeypatch):
+        viewer = ParticipantFactory(screening=screening)
+        EmotionSampleFactory(participant=viewer, media_time=0.0)
+        self.meanwhile(monkeypatch, lambda: EmotionSampleFactory(participant=viewer, media_time=1.0))
+        assert included_audience(screening).media_time.tolist() == [0.0]  # what was read then
+        monkeypatch.undo()
+        assert not ViewerSeries.objects.filter(participant=viewer).exists()
+        assert included_audience(screening).media_time.tolist() == [0.0, 1.0]
+
+    def test_a_participant_deleted_meanwhile_is_no_error(self, screening, monkeypatch):
+        viewer = ParticipantFactory(screening=screening)
+        EmotionSampleFactory(participant=viewer, media_time=0.0)
+        self.meanwhile(monkeypatch, lambda: Participant.objects.filter(pk=viewer.pk).delete())
+        included_audience(screening)
+        assert not ViewerSeries.objects.exists()
+
+    def test_the_export_leaves_out_a_participant_whose_samples_went_meanwhile(self, screening, monkeypatch):
+        kept, gone = ParticipantFactory(screening=screening), ParticipantFactory(screening=screening)
+        for viewer in (kept, gone):
+            EmotionSampleFactory(participant=viewer, media_time=0.0)
+        read = series_selectors._series_from_samples
+
+        def samples_gone_first(screening, participants):  # type: ignore[no-untyped-def]
+            services.participant_erase(participant=gone)
+            return read(screening, participants)
+
+        monkeypatch.setattr(series_selectors, "_series_from_samples", samples_gone_first)
+        batches = list(series_sample_batches(screening, size=10))
+        assert [batch.column("participant_id").to_pylist() for batch in batches] == [[kept.pk]]
