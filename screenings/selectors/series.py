@@ -55,13 +55,18 @@ def _fresh_series(screening: Screening, participants: list[int], keys: dict[int,
     return series | (_rebuilt(screening, stale, keys) if stale else {})
 
 
-def series_refresh(*, screening: Screening, participants: list[int]) -> None:
-    """Build the series of those of ``participants`` whose series is missing or stale (a finished journey's)."""
+def series_refresh(*, screening: Screening, participants: list[int] | None = None) -> int:
+    """Build the series of those of ``participants`` (None: every included one) whose series is missing or stale.
+
+    Returns how many were built. Each hundred are saved as they are built, so a refresh cut short
+    keeps what it finished.
+    """
     keys = _totals_keys(screening, None, participants)
     fresh = ViewerSeries.objects.filter(participant_id__in=list(keys)).values_list("participant_id", "totals_key")
     stale = sorted(set(keys.items()) - set(fresh))
     for start in range(0, len(stale), BUILD_CHUNK):
         _rebuilt(screening, [participant for participant, _ in stale[start : start + BUILD_CHUNK]], keys)
+    return len(stale)
 
 
 def _included(screening: Screening, members: Members) -> QuerySet[Participant]:

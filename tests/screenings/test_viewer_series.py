@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pyarrow as pa
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError
 
 from inference import EMOTIONS
@@ -281,3 +284,19 @@ class TestChangesWhileASeriesIsBuilt:
         monkeypatch.setattr(series_selectors, "_series_from_samples", samples_gone_first)
         batches = list(series_sample_batches(screening, size=10))
         assert [batch.column("participant_id").to_pylist() for batch in batches] == [[kept.pk]]
+
+
+class TestTheCommand:
+    def test_it_builds_the_series_that_are_missing_and_says_how_many(self, screening, audience_of_two):
+        out = io.StringIO()
+        call_command("build_report_series", stdout=out)
+        assert ViewerSeries.objects.filter(screening=screening).count() == 2
+        assert f"({screening.pk}): 2 participants' series built" in out.getvalue()
+        out = io.StringIO()
+        call_command("build_report_series", screening=[screening.pk], stdout=out)
+        assert f"({screening.pk}): 0 participants' series built" in out.getvalue()
+
+    def test_an_unknown_screening_is_refused_by_id_and_nothing_is_built(self, screening, audience_of_two):
+        with pytest.raises(CommandError, match="no screening with id 999999"):
+            call_command("build_report_series", screening=[screening.pk, 999999])
+        assert not ViewerSeries.objects.exists()
