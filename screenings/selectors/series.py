@@ -3,9 +3,9 @@
 A read-through cache: ``ViewerSeries`` holds derived data only (the samples stay where they
 are), so building one here writes nothing a participant gave. A series is fresh while its
 ``totals_key`` matches its participant's running totals, which every stored or erased sample
-changes in the same transaction. The key is read before the samples, so a sample stored in
-between lands in a series filed under the older key, which the next read rebuilds; a series is
-never filed under a key newer than its samples.
+changes in the same transaction. The key is read before the samples, and a rebuilt series is
+saved only under the participant's row lock with the totals still at that key (``_rebuilt``):
+a series is never filed under a key newer than its samples, and none outlives an erasure.
 """
 
 from __future__ import annotations
