@@ -18,13 +18,12 @@ from typing import Any
 
 import numpy as np
 from django.db import transaction
-from django.db.models import QuerySet
 
 from inference import EMOTIONS
 from screenings.models import Participant, ParticipantTotals, Screening, ViewerSeries
 from screenings.models.samples import DOMINANT_FIELDS
 from screenings.rules.series import Audience, Series, series_from_columns, series_pack, series_unpack
-from screenings.selectors.audience import Members
+from screenings.selectors.audience import Members, audience
 from screenings.selectors.sample_tables import stored_sample_batches, stored_types
 
 # Series are read and rebuilt this many participants at a time, so memory stays bounded.
@@ -34,12 +33,23 @@ _TOTALS_COLUMNS = ["participant_id", "samples", "faces", *EMOTIONS, *DOMINANT_FI
 
 def included_audience(screening: Screening, *, members: Members = None) -> Audience:
     """Every included viewer's samples (only ``members``' when given), from their series, rebuilt where stale."""
-    keys = _totals_keys(screening, members)
     series: dict[int, Series] = {}
+    for chunk in _series_by_chunk(screening, members):
+        series.update(chunk)
+    return Audience.of(series)
+
+
+def _series_by_chunk(screening: Screening, members: Members) -> Iterator[dict[int, Series]]:
+    """The included viewers' fresh series, ``BUILD_CHUNK`` participants at a time in participant order.
+
+    A participant whose samples went after the keys were read has none, and is left out.
+    """
+    keys = _totals_keys(screening, members)
     participants = sorted(keys)
     for start in range(0, len(participants), BUILD_CHUNK):
-        series.update(_fresh_series(screening, participants[start : start + BUILD_CHUNK], keys))
-    return Audience.of(series)
+        chunk = participants[start : start + BUILD_CHUNK]
+        series = _fresh_series(screening, chunk, keys)
+        yield {participant: series[participant] for participant in chunk if participant in series}
 
 
 def _fresh_series(screening: Screening, participants: list[int], keys: dict[int, str]) -> dict[int, Series]:
@@ -69,15 +79,12 @@ def series_refresh(*, screening: Screening, participants: list[int] | None = Non
     return len(stale)
 
 
-def _included(screening: Screening, members: Members) -> QuerySet[Participant]:
-    """The included participants' ids (only ``members``' when given), as a subquery."""
-    participants = Participant.objects.filter(screening=screening, excluded_from_reports=False)
-    return (participants if members is None else participants.filter(pk__in=members)).values("pk")
-
-
 def _totals_keys(screening: Screening, members: Members, participants: list[int] | None = None) -> dict[int, str]:
     """Per included participant with samples (of ``participants`` when given), a digest of their running totals."""
-    rows = ParticipantTotals.objects.filter(screening=screening, participant_id__in=_included(screening, members))
+    rows = ParticipantTotals.objects.filter(
+        screening=screening,
+        participant_id__in=audience(screening, members).filter(excluded_from_reports=False).values("pk"),
+    )
     if participants is not None:
         rows = rows.filter(participant_id__in=participants)
     return {
@@ -142,16 +149,10 @@ def series_sample_batches(screening: Screening, *, members: Members = None, size
     Batches of at most ``size`` rows, ordered by participant and media time, the values as stored
     (NULL stays null), as ``stored_sample_batches`` reads them from the samples.
     """
-    keys = _totals_keys(screening, members)
-    participants = sorted(keys)
-    for start in range(0, len(participants), BUILD_CHUNK):
-        chunk = participants[start : start + BUILD_CHUNK]
-        series = _fresh_series(screening, chunk, keys)
-        # A participant whose samples were erased since the keys were read has none left to send.
-        parts = [(participant, series[participant]) for participant in chunk if participant in series]
-        if not parts:
+    for chunk in _series_by_chunk(screening, members):
+        if not chunk:
             continue
-        batch = _batch(parts)
+        batch = _batch(list(chunk.items()))
         for offset in range(0, batch.num_rows, size):
             yield batch.slice(offset, size)
 
